@@ -1,0 +1,33 @@
+"""cpv - Checkpoints Versioning: model and data versions with plain git, DVC and S3.
+
+Names are loaded lazily so that the git hooks, which import this package, stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "CPVConfig": "cpv_hooks.config",
+    "CPVError": "cpv_hooks.errors",
+    "ConfigError": "cpv_hooks.errors",
+    "AWSError": "cpv_hooks.errors",
+    "StorageError": "cpv_hooks.errors",
+    "GitError": "cpv_hooks.errors",
+    "DVCError": "cpv_hooks.errors",
+    "CheckpointNotFoundError": "cpv_hooks.errors",
+    "RepositoryError": "cpv_hooks.errors",
+    "CredentialError": "cpv_hooks.errors",
+    "ValidationError": "cpv_hooks.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'cpv_hooks' has no attribute {name!r}")

@@ -1,0 +1,118 @@
+"""Where cpv keeps its state, and the user's stored settings (paths and names, never keys).
+
+Everything that depends on the machine (config dir, environment, clock) goes through this
+module, so tests point it at a temporary directory with ``CPV_CONFIG_DIR``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from cpv_hooks.errors import ConfigError
+
+S3_BUCKET = "vmo-model-checkpoints"
+S3_REGION = "us-east-1"
+DVC_REMOTE_NAME = "myremote"
+CONFIG_FILE = "config.json"
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The cpv config dir: ``$CPV_CONFIG_DIR`` or ``~/.cpv``."""
+    raw = (os.environ if env is None else env).get("CPV_CONFIG_DIR")
+    return Path(raw).expanduser() if raw else Path.home() / ".cpv"
+
+
+def now() -> _dt.datetime:
+    """The current time, timezone-aware (the one clock of cpv)."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def local_remote_dir(team: str, model: str, base: Path | None = None) -> Path:
+    """The local DVC remote used when no S3 is configured."""
+    return (base or config_dir()) / "remotes" / team / model
+
+
+class AWSSettings(BaseModel):
+    """Where a model's data goes on S3; credentials stay in the user's AWS files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str = S3_BUCKET
+    region: str = S3_REGION
+    endpoint_url: str = ""
+    profile: str = ""
+    credential_path: str = ""
+
+
+class BitbucketSettings(BaseModel):
+    """The SSH identity used for the team's Bitbucket project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = ""
+    key_path: str = ""
+    host_alias: str = "bitbucket.org"
+
+
+class StoredConfig(BaseModel):
+    """The schema of ``<config dir>/config.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    aws: AWSSettings | None = None
+    bitbucket: BitbucketSettings | None = None
+
+
+class CPVConfig:
+    """The user's cpv settings, persisted as JSON in the config dir."""
+
+    def __init__(self, directory: Path | str | None = None) -> None:
+        self.CONFIG_DIR = Path(directory) if directory else config_dir()
+        self.path = self.CONFIG_DIR / CONFIG_FILE
+        self._config = self._load()
+
+    def _load(self) -> StoredConfig:
+        if not self.path.exists():
+            return StoredConfig()
+        try:
+            return StoredConfig.model_validate(json.loads(self.path.read_text()))
+        except (ValueError, ValidationError) as exc:
+            first = str(exc).splitlines()[0]
+            raise ConfigError(
+                f"{self.path} is not a valid cpv config ({first})",
+                f"fix or delete {self.path}, then run `cpv aws-config` again",
+            ) from exc
+
+    def _save_config(self) -> None:
+        self.CONFIG_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.CONFIG_DIR, 0o700)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(self._config.model_dump_json(indent=2, exclude_none=True))
+        os.replace(tmp, self.path)
+
+    @property
+    def aws(self) -> AWSSettings | None:
+        """The stored S3 settings, or None when S3 was never configured."""
+        return self._config.aws
+
+    def set_aws(self, settings: AWSSettings) -> None:
+        """Store S3 settings (paths and names only)."""
+        self._config.aws = settings
+        self._save_config()
+
+    def get_config(self, key: str | None = None) -> dict[str, Any]:
+        """The stored configuration, or one section of it."""
+        data = self._config.model_dump(exclude_none=True)
+        if key is None:
+            return data
+        value = data.get(key, {})
+        return value if isinstance(value, dict) else {key: value}

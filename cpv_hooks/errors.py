@@ -1,0 +1,68 @@
+"""The one exception family of cpv: every error says what went wrong and what to do next."""
+
+from __future__ import annotations
+
+
+class CPVError(Exception):
+    """Base of every cpv error; ``hint`` is the recovery step shown to the user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}: {self.hint}" if self.hint else self.message
+
+
+class ConfigError(CPVError):
+    """Bad or missing configuration (config.json, .cpv.yaml, .dvc/config)."""
+
+    exit_code = 3
+
+
+class ValidationError(CPVError):
+    """Bad user input: a name, a tag, a path, a file size."""
+
+    exit_code = 2
+
+
+class GitError(CPVError):
+    """A git command failed or the repository is not in the expected state."""
+
+    exit_code = 4
+
+
+class DVCError(CPVError):
+    """DVC could not add or check out an artifact."""
+
+    exit_code = 5
+
+
+class StorageError(CPVError):
+    """The remote storage (S3 or the local remote) failed or lacks data."""
+
+    exit_code = 6
+
+
+AWSError = StorageError
+
+
+class CheckpointNotFoundError(CPVError):
+    """A requested version tag does not exist."""
+
+    exit_code = 7
+
+
+class RepositoryError(CPVError):
+    """The directory is not a cpv model repository or could not be set up."""
+
+    exit_code = 8
+
+
+class CredentialError(CPVError):
+    """Credentials are missing or rejected."""
+
+    exit_code = 9

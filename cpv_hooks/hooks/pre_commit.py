@@ -1,0 +1,57 @@
+"""pre-commit: ``dvc add`` the artifacts that changed and stage their pointers.
+
+git decides "nothing to commit" before this hook runs. When the pointers staged here are the
+only change, git would stop with a misleading "nothing to commit": the hook then fails itself
+with one line saying to run the same ``git commit`` again (the pointers stay staged, or
+rewritten on disk under ``-a``, so the second run commits them). metrics.log, kept in git,
+changes with every retrain, so after training one command is enough.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from cpv_hooks.hooks import report
+from cpv_hooks.repo import find_root
+from cpv_hooks.workspace import Workspace
+
+
+def stage_pointers(ws: Workspace) -> tuple[list[str], bool]:
+    """Stage every pointer (and .gitignore) that differs from the index.
+
+    Returns what was staged and whether the index matched HEAD before (git will then
+    report "nothing to commit").
+    """
+    candidates = [a.pointer for a in ws.config.dvc_artifacts if (ws.root / a.pointer).exists()]
+    if (ws.root / ".gitignore").exists():
+        candidates.append(".gitignore")
+    out = ws.git.run("diff", "--name-only", "--", *candidates) if candidates else ""
+    if not out:
+        return [], False
+    paths = out.split("\n")
+    was_clean = ws.git.head() is not None and ws.git.ok("diff", "--cached", "--quiet", "HEAD")
+    ws.git.run("add", "--", *paths)
+    return paths, was_clean
+
+
+def _run() -> int:
+    ws = Workspace(find_root())
+    changed = ws.changed()
+    ws.check_limits(changed)
+    ws.add(changed)
+    staged, was_clean = stage_pointers(ws)
+    if staged and was_clean and "GIT_INDEX_FILE" in os.environ:
+        print(
+            f"cpv: staged {', '.join(staged)}, the only change, after git had found nothing "
+            "to commit: run the same git commit again",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; ``argv`` (file names from pre-commit) is ignored."""
+    return report(_run)

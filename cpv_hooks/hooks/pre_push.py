@@ -1,0 +1,48 @@
+"""pre-push: validate the pushed version tags and upload the data the pushed refs need.
+
+git passes every ref on stdin to the native hook (``hooks/pre-push``). Under the pre-commit
+framework only the first branch is known (PRE_COMMIT_* variables) and tag-only pushes run no
+hook at all, which is why cpv installs the native script.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from cpv_hooks.hooks import report
+from cpv_hooks.push import RefUpdate, publish
+from cpv_hooks.repo import ZERO_SHA, Git, find_root
+
+
+def _from_pre_commit_env(git: Git) -> list[RefUpdate]:
+    env = os.environ
+    local = env.get("PRE_COMMIT_LOCAL_BRANCH", "HEAD")
+    remote_ref = env.get("PRE_COMMIT_REMOTE_BRANCH", local)
+    to_ref = env.get("PRE_COMMIT_TO_REF") or git.run("rev-parse", local)
+    return [RefUpdate(local, to_ref, remote_ref, env.get("PRE_COMMIT_FROM_REF") or ZERO_SHA)]
+
+
+def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
+    """``argv`` is git's (remote name, remote url); ref lines come on ``stdin``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    remote_name = args[0] if args else os.environ.get("PRE_COMMIT_REMOTE_NAME", "origin")
+
+    def run() -> int:
+        git = Git(find_root())
+        if "PRE_COMMIT_REMOTE_NAME" in os.environ and not args:
+            updates = _from_pre_commit_env(git)
+        else:
+            text = sys.stdin.read() if stdin is None else stdin
+            updates = [RefUpdate.parse(line) for line in text.splitlines() if line.strip()]
+        result = publish(git.root, updates, remote_name)
+        if result.objects:
+            print(
+                f"cpv: uploaded {result.objects} object(s), {result.bytes / 1e6:.1f} MB, "
+                f"to {result.remote}",
+                file=sys.stderr,
+            )
+        return 0
+
+    return report(run, prefix="cpv: push refused")

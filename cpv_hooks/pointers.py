@@ -1,0 +1,131 @@
+"""DVC pointer files (``*.dvc``) and the content-addressed objects they name.
+
+The layout is DVC 3's, both in the local cache and on a remote:
+``files/md5/<2 hex>/<30 hex>`` for a file, with ``.dir`` appended for a directory listing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cpv_hooks.errors import DVCError
+
+_MD5_RE = re.compile(r"^[0-9a-f]{32}(\.dir)?$")
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """The one output of a ``.dvc`` file."""
+
+    path: str
+    md5: str
+    size: int
+    nfiles: int | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.md5.endswith(".dir")
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"md5": self.md5, "size": self.size}
+        if self.nfiles is not None:
+            out["nfiles"] = self.nfiles
+        return out
+
+
+def parse_pointer(text: bytes | str, where: str) -> Pointer:
+    """Parse a ``.dvc`` file; a hand-edited or truncated one raises DVCError."""
+    import yaml
+
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        out = data["outs"][0]
+        md5 = str(out["md5"])
+        if not _MD5_RE.match(md5):
+            raise ValueError(f"bad md5 {md5!r}")
+        nfiles = out.get("nfiles")
+        return Pointer(
+            str(out["path"]),
+            md5,
+            int(out.get("size", 0)),
+            int(nfiles) if nfiles is not None else None,
+        )
+    except (yaml.YAMLError, TypeError, KeyError, IndexError, ValueError) as exc:
+        raise DVCError(
+            f"{where} is not a valid DVC pointer ({exc})",
+            f"restore it with `git checkout -- {where.split('@')[0]}` or re-add the artifact",
+        ) from exc
+
+
+def object_key(md5: str) -> str:
+    """The relative key of an object in a cache or remote."""
+    return f"files/md5/{md5[:2]}/{md5[2:]}"
+
+
+def file_md5(path: Path, chunk: int = 1 << 20) -> str:
+    """The md5 of a file, as DVC computes it."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Obj:
+    """One object of the cache: its md5 (``.dir`` suffixed for listings) and size if known."""
+
+    md5: str
+    size: int = -1
+
+    @property
+    def key(self) -> str:
+        return object_key(self.md5)
+
+
+class Cache:
+    """A repo's local DVC cache."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+
+    def path(self, md5: str) -> Path:
+        return self.dir / object_key(md5)
+
+    def has(self, md5: str) -> bool:
+        return self.path(md5).exists()
+
+    def dir_entries(self, md5: str) -> list[dict[str, str]]:
+        """The listing stored in a ``.dir`` object."""
+        try:
+            entries = json.loads(self.path(md5).read_text())
+            assert isinstance(entries, list)
+            return entries
+        except (OSError, ValueError, AssertionError) as exc:
+            raise DVCError(
+                f"directory listing {md5} is missing or corrupt in the local cache",
+                "fetch it again with `cpv install` (or `dvc pull`)",
+            ) from exc
+
+    def objects(self, pointers: Iterable[Pointer]) -> tuple[list[Obj], list[Obj]]:
+        """The file objects and the ``.dir`` objects that ``pointers`` need.
+
+        A ``.dir`` whose listing is not in the local cache is returned among the listings
+        only; its files are then unknown here (see storage.Remote.missing).
+        """
+        files: dict[str, Obj] = {}
+        dirs: dict[str, Obj] = {}
+        for ptr in pointers:
+            if not ptr.is_dir:
+                files[ptr.md5] = Obj(ptr.md5, ptr.size)
+                continue
+            dirs[ptr.md5] = Obj(ptr.md5)
+            if self.has(ptr.md5):
+                for entry in self.dir_entries(ptr.md5):
+                    files[entry["md5"]] = Obj(entry["md5"])
+        return list(files.values()), list(dirs.values())

@@ -1,0 +1,131 @@
+"""What a ``git push`` must upload: the data of every commit the pushed refs bring."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cpv_hooks.errors import ValidationError
+from cpv_hooks.pointers import Cache, Pointer, parse_pointer
+from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config
+from cpv_hooks.storage import Remote, cache_dir, fetch, missing_objects, open_remote, upload
+from cpv_hooks.tagging import validate_pushed_tag
+from cpv_hooks.versions import parse_tag
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    """One line git gives the pre-push hook."""
+
+    local_ref: str
+    local_sha: str
+    remote_ref: str
+    remote_sha: str
+
+    @classmethod
+    def parse(cls, line: str) -> RefUpdate:
+        local_ref, local_sha, remote_ref, remote_sha = line.rsplit(maxsplit=3)
+        return cls(local_ref, local_sha, remote_ref, remote_sha)
+
+
+@dataclass
+class PushResult:
+    """What a push uploaded."""
+
+    commits: int
+    objects: int
+    bytes: int
+    remote: str
+
+
+def commits_to_publish(git: Git, updates: Iterable[RefUpdate], remote: str) -> list[str]:
+    """Every commit whose data the remote must hold after this push."""
+    commits: dict[str, None] = {}
+    for up in updates:
+        if up.local_sha == ZERO_SHA:
+            continue
+        tip = git.run("rev-parse", f"{up.local_sha}^{{commit}}")
+        if up.remote_ref.startswith("refs/tags/"):
+            commits[tip] = None
+            continue
+        known = up.remote_sha != ZERO_SHA and git.ok(
+            "cat-file", "-e", f"{up.remote_sha}^{{commit}}"
+        )
+        exclude = [up.remote_sha] if known else [f"--remotes={remote}"]
+        commits.update(dict.fromkeys(git.rev_list([tip], exclude)))
+    return list(commits)
+
+
+def pointers_at(git: Git, config: RepoConfig, commits: list[str]) -> list[Pointer]:
+    """The distinct DVC pointers of ``commits``."""
+    specs = {
+        f"{c}:{a.pointer}": f"{a.pointer}@{c[:8]}" for c in commits for a in config.dvc_artifacts
+    }
+    seen: dict[bytes, Pointer] = {}
+    for spec, data in git.read_blobs(list(specs)).items():
+        if data not in seen:
+            seen[data] = parse_pointer(data, specs[spec])
+    return list(seen.values())
+
+
+def check_tags(git: Git, config: RepoConfig, updates: Iterable[RefUpdate], remote: str) -> None:
+    """Refuse the push when a pushed cpv tag is malformed, lightweight, taken or not increasing."""
+    for up in updates:
+        if up.local_sha == ZERO_SHA or not up.remote_ref.startswith("refs/tags/"):
+            continue
+        name = up.remote_ref[len("refs/tags/") :]
+        problem = validate_pushed_tag(git, config, name, up.local_sha, up.remote_sha, remote)
+        if problem:
+            raise ValidationError(problem)
+
+
+def publish(
+    root: Path, updates: list[RefUpdate], remote_name: str, target: Remote | None = None
+) -> PushResult:
+    """Validate the pushed tags, then upload the objects the pushed commits need."""
+    git = Git(root)
+    config = load_repo_config(root)
+    check_tags(git, config, updates, remote_name)
+    commits = commits_to_publish(git, updates, remote_name)
+    if not commits:
+        return PushResult(0, 0, 0, "")
+    pointers = pointers_at(git, config, commits)
+    if not pointers:
+        return PushResult(len(commits), 0, 0, "")
+    cache = Cache(cache_dir(root))
+    files, dirs = cache.objects(pointers)
+    target = target or open_remote(root)
+    need = missing_objects(target, cache, files, dirs)
+    sent = upload(target, cache, need) if need else 0
+    return PushResult(len(commits), len(need), sent, target.url)
+
+
+def verify_remote(root: Path) -> list[str]:
+    """What the remote lacks for HEAD and every version tag ("<path>@<commit>: <md5>")."""
+    git = Git(root)
+    config = load_repo_config(root)
+    commits = dict.fromkeys([git.run("rev-parse", "HEAD")])
+    tags = [t for t in git.tags() if parse_tag(t)]
+    if tags:
+        commits.update(
+            dict.fromkeys(git.run("rev-parse", *(f"{t}^{{commit}}" for t in tags)).split("\n"))
+        )
+    specs = {
+        f"{c}:{a.pointer}": f"{a.pointer}@{c[:8]}" for c in commits for a in config.dvc_artifacts
+    }
+    remote = open_remote(root)
+    cache = Cache(cache_dir(root))
+    where: dict[str, str] = {}
+    pointers = []
+    for spec, data in git.read_blobs(list(specs)).items():
+        ptr = parse_pointer(data, specs[spec])
+        where.setdefault(ptr.md5, specs[spec])
+        pointers.append(ptr)
+    _, dirs = cache.objects(pointers)
+    absent = [d for d in dirs if not cache.has(d.md5)]
+    on_remote = remote.sizes(absent)
+    fetch(remote, cache, [d for d in absent if d.md5 in on_remote])
+    files, dirs = cache.objects(pointers)
+    on_remote = remote.sizes(files + dirs)
+    return [f"{where.get(o.md5, 'data')}: {o.md5}" for o in files + dirs if o.md5 not in on_remote]

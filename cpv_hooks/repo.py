@@ -1,0 +1,233 @@
+"""A cpv model repository: its git plumbing and its ``.cpv.yaml`` layout.
+
+git is driven through its CLI so that hooks honour ``GIT_INDEX_FILE`` and every git
+configuration the user has.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cpv_hooks.errors import ConfigError, GitError, RepositoryError, ValidationError
+from cpv_hooks.versions import Kind
+
+REPO_CONFIG = ".cpv.yaml"
+ZERO_SHA = "0" * 40
+_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+
+
+def validate_name(value: str, what: str) -> str:
+    """Check a team or model name: lowercase slug, 1-64 chars, usable as path and S3 key."""
+    if not _NAME_RE.match(value or ""):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        raise ValidationError(
+            f"invalid {what} '{shown}'",
+            f"use 1-64 lowercase letters, digits, '-' or '_' (e.g. {what.split()[0]}-1), "
+            "starting and ending with a letter or digit",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One versioned path of the repo: stored in DVC (pointer ``<path>.dvc``) or in git."""
+
+    path: str
+    kind: Kind
+    store: str = "dvc"
+
+    @property
+    def pointer(self) -> str:
+        """The path git tracks for this artifact."""
+        return f"{self.path}.dvc" if self.store == "dvc" else self.path
+
+    @property
+    def is_dir(self) -> bool:
+        return self.path == "data" or self.path.endswith("/")
+
+
+DEFAULT_ARTIFACTS = (
+    Artifact("model.bin", "model"),
+    Artifact("data", "data"),
+    Artifact("metrics.log", "model", store="git"),
+)
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    """The contents of ``.cpv.yaml``."""
+
+    team: str = ""
+    model: str = ""
+    artifacts: tuple[Artifact, ...] = DEFAULT_ARTIFACTS
+    min_model_mb: float = 0.1
+    max_model_mb: float = 50000.0
+    metrics: str = "metrics.log"
+
+    @property
+    def dvc_artifacts(self) -> tuple[Artifact, ...]:
+        return tuple(a for a in self.artifacts if a.store == "dvc")
+
+    def of_kind(self, kind: Kind) -> tuple[Artifact, ...]:
+        return tuple(a for a in self.artifacts if a.kind == kind)
+
+
+def load_repo_config(root: Path) -> RepoConfig:
+    """Read ``.cpv.yaml`` at ``root`` (defaults when absent)."""
+    path = root / REPO_CONFIG
+    if not path.exists():
+        return RepoConfig()
+    import yaml
+
+    try:
+        raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        raw = raw or {}
+        arts = (
+            tuple(
+                Artifact(str(a["path"]).rstrip("/"), a.get("kind", "model"), a.get("store", "dvc"))
+                for a in raw.get("artifacts", [])
+            )
+            or DEFAULT_ARTIFACTS
+        )
+        limits = raw.get("limits", {})
+        for art in arts:
+            if art.kind not in ("model", "data") or art.store not in ("dvc", "git"):
+                raise ValueError(f"artifact {art.path}: kind must be model|data, store dvc|git")
+        return RepoConfig(
+            team=str(raw.get("team", "")),
+            model=str(raw.get("model", "")),
+            artifacts=arts,
+            min_model_mb=float(limits.get("min_model_mb", 0.1)),
+            max_model_mb=float(limits.get("max_model_mb", 50000)),
+            metrics=str(raw.get("metrics", "metrics.log")),
+        )
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ConfigError(
+            f"{path} is malformed ({exc})", f"fix {REPO_CONFIG} (see README)"
+        ) from exc
+
+
+@dataclass
+class Git:
+    """Runs git in one work tree."""
+
+    root: Path
+    env: dict[str, str] | None = field(default=None)
+
+    def run(self, *args: str, check: bool = True, input: str | None = None) -> str:
+        """Run ``git args`` and return stdout (stripped of the final newline)."""
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=self.root,
+            input=input,
+            capture_output=True,
+            text=True,
+            env=self.env,
+        )
+        if check and proc.returncode != 0:
+            detail = (proc.stderr or proc.stdout).strip().splitlines()
+            raise GitError(
+                f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}",
+                "fix the git state shown above and retry",
+            )
+        return proc.stdout[:-1] if proc.stdout.endswith("\n") else proc.stdout
+
+    def ok(self, *args: str) -> bool:
+        """True when ``git args`` exits 0."""
+        return (
+            subprocess.run(
+                ["git", *args], cwd=self.root, capture_output=True, env=self.env
+            ).returncode
+            == 0
+        )
+
+    def git_dir(self) -> Path:
+        return (self.root / self.run("rev-parse", "--git-dir")).resolve()
+
+    def head(self) -> str | None:
+        out = self.run("rev-parse", "--verify", "-q", "HEAD", check=False)
+        return out or None
+
+    def in_progress_operation(self) -> bool:
+        """True while a rebase, cherry-pick, revert or bisect is running."""
+        git_dir = self.git_dir()
+        markers = ("rebase-merge", "rebase-apply", "CHERRY_PICK_HEAD", "REVERT_HEAD")
+        return any((git_dir / m).exists() for m in markers)
+
+    def tags(self) -> list[str]:
+        out = self.run("tag", "--list")
+        return out.split("\n") if out else []
+
+    def tags_at(self, commit: str) -> list[str]:
+        out = self.run("tag", "--points-at", commit)
+        return out.split("\n") if out else []
+
+    def changed_paths(self, commit: str) -> set[str]:
+        """Paths a commit changed against its first parent (everything for a root commit)."""
+        out = self.run(
+            "diff-tree",
+            "--no-commit-id",
+            "--name-only",
+            "-r",
+            "--root",
+            "-m",
+            "--first-parent",
+            commit,
+        )
+        return set(out.split("\n")) if out else set()
+
+    def read_blobs(self, specs: Sequence[str]) -> dict[str, bytes]:
+        """The contents of ``<rev>:<path>`` specs; specs that name nothing are left out."""
+        if not specs:
+            return {}
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=self.root,
+            input="".join(f"{s}\n" for s in specs).encode(),
+            capture_output=True,
+            env=self.env,
+            check=True,
+        )
+        return dict(_parse_batch(proc.stdout, specs))
+
+    def rev_list(
+        self, include: Iterable[str], exclude: Iterable[str] = (), extra: Sequence[str] = ()
+    ) -> list[str]:
+        args = ["rev-list", *include, *extra]
+        excl = list(exclude)
+        if excl:
+            args += ["--not", *excl]
+        out = self.run(*args)
+        return out.split("\n") if out else []
+
+
+def _parse_batch(data: bytes, paths: Sequence[str]) -> Iterable[tuple[str, bytes]]:
+    pos = 0
+    for path in paths:
+        end = data.index(b"\n", pos)
+        header = data[pos:end]
+        pos = end + 1
+        if header.endswith(b" missing"):
+            continue
+        size = int(header.rsplit(b" ", 1)[1])
+        yield path, data[pos : pos + size]
+        pos += size + 1
+
+
+def find_root(start: Path | str | None = None) -> Path:
+    """The top of the git work tree containing ``start``."""
+    where = Path(start or os.getcwd())
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=where, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RepositoryError(
+            f"{where} is not inside a git repository",
+            "cd into a model repo, or create one with `cpv init`",
+        )
+    return Path(proc.stdout.strip())

@@ -1,0 +1,344 @@
+"""The repo's DVC remote (S3 or a local directory), read from ``.dvc/config``.
+
+cpv talks to the remote itself, in DVC's own layout, so objects it uploads are what
+``dvc pull`` expects, and transfers use boto3's parallel multipart engine.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from cpv_hooks.errors import ConfigError, CredentialError, StorageError
+from cpv_hooks.pointers import Cache, Obj, file_md5
+
+Progress = Callable[[int], None]
+_RETRY_HINT = "check the remote (cpv validate), then run the same command again"
+
+
+def read_dvc_config(root: Path) -> dict[str, dict[str, str]]:
+    """The merged ``.dvc/config`` and ``.dvc/config.local`` of a repo."""
+    merged: dict[str, dict[str, str]] = {}
+    for name in ("config", "config.local"):
+        path = root / ".dvc" / name
+        if not path.exists():
+            continue
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(path)
+        except configparser.Error as exc:
+            raise ConfigError(
+                f"{path} is malformed", "fix it with `dvc remote list`/`dvc config`"
+            ) from exc
+        for section in parser.sections():
+            key = section.strip("'").replace('"', "").replace("remote ", "remote:")
+            merged.setdefault(key, {}).update(parser[section])
+    return merged
+
+
+def cache_dir(root: Path, config: dict[str, dict[str, str]] | None = None) -> Path:
+    """The repo's DVC cache directory."""
+    config = read_dvc_config(root) if config is None else config
+    custom = config.get("cache", {}).get("dir")
+    return (root / ".dvc" / custom).resolve() if custom else root / ".dvc" / "cache"
+
+
+class Remote(Protocol):
+    """What cpv needs of a remote."""
+
+    url: str
+
+    def sizes(self, objs: Sequence[Obj]) -> dict[str, int]:
+        """Size on the remote of each object present there (md5 -> bytes)."""
+
+    def upload(self, src: Path, obj: Obj, progress: Progress) -> None:
+        """Store ``src`` as ``obj``; atomic: a reader sees the whole object or none."""
+
+    def download(self, obj: Obj, dest: Path, progress: Progress) -> None:
+        """Write ``obj`` to ``dest`` (a temporary path the caller renames)."""
+
+
+@dataclass
+class LocalRemote:
+    """A DVC remote that is a directory on this machine."""
+
+    url: str
+
+    @property
+    def base(self) -> Path:
+        return Path(self.url)
+
+    def sizes(self, objs: Sequence[Obj]) -> dict[str, int]:
+        out = {}
+        for obj in objs:
+            try:
+                out[obj.md5] = (self.base / obj.key).stat().st_size
+            except FileNotFoundError:
+                continue
+        return out
+
+    def upload(self, src: Path, obj: Obj, progress: Progress) -> None:
+        _copy_atomic(src, self.base / obj.key, progress)
+
+    def download(self, obj: Obj, dest: Path, progress: Progress) -> None:
+        try:
+            _copy_atomic(self.base / obj.key, dest, progress)
+        except FileNotFoundError as exc:
+            raise StorageError(
+                f"object {obj.md5} is not on the remote {self.url}",
+                "push it from the clone that has it (git push)",
+            ) from exc
+
+
+def _copy_atomic(src: Path, dest: Path, progress: Progress) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".cpv-tmp-")
+    try:
+        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+            while block := fin.read(8 << 20):
+                fout.write(block)
+                progress(len(block))
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class S3Remote:
+    """A DVC remote on S3 or any S3-compatible endpoint."""
+
+    url: str
+    options: dict[str, str]
+
+    def __post_init__(self) -> None:
+        bucket, _, prefix = self.url[len("s3://") :].partition("/")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._client: Any = None
+
+    def _key(self, obj: Obj) -> str:
+        return f"{self.prefix}/{obj.key}" if self.prefix else obj.key
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = make_s3_client(self.options)
+        return self._client
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn()
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                raise CredentialError(
+                    f"S3 refused {what} on {self.url} ({code})",
+                    "check your AWS profile/credentials with `cpv validate`",
+                ) from exc
+            if code in ("NoSuchBucket",):
+                raise StorageError(
+                    f"bucket {self.bucket} does not exist",
+                    "create it or fix the remote url with `cpv aws-config`",
+                ) from exc
+            raise StorageError(f"S3 {what} failed on {self.url} ({code})", _RETRY_HINT) from exc
+        except (BotoCoreError, OSError) as exc:
+            raise StorageError(f"S3 {what} failed on {self.url} ({exc})", _RETRY_HINT) from exc
+
+    def sizes(self, objs: Sequence[Obj]) -> dict[str, int]:
+        from botocore.exceptions import ClientError
+
+        def head(obj: Obj) -> tuple[str, int | None]:
+            try:
+                meta = self.client.head_object(Bucket=self.bucket, Key=self._key(obj))
+                return obj.md5, int(meta["ContentLength"])
+            except ClientError as exc:
+                if str(exc.response.get("Error", {}).get("Code")) in (
+                    "404",
+                    "NoSuchKey",
+                    "NotFound",
+                ):
+                    return obj.md5, None
+                raise
+
+        found = self._call("lookup", lambda: list(_parallel(head, objs)))
+        return {md5: size for md5, size in found if size is not None}
+
+    def upload(self, src: Path, obj: Obj, progress: Progress) -> None:
+        self._call(
+            "upload",
+            lambda: self.client.upload_file(
+                str(src), self.bucket, self._key(obj), Config=transfer_config(), Callback=progress
+            ),
+        )
+
+    def download(self, obj: Obj, dest: Path, progress: Progress) -> None:
+        self._call(
+            "download",
+            lambda: self.client.download_file(
+                self.bucket, self._key(obj), str(dest), Config=transfer_config(), Callback=progress
+            ),
+        )
+
+
+def transfer_config() -> Any:
+    """boto3's parallel multipart settings used for every transfer."""
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(
+        multipart_threshold=64 << 20,
+        multipart_chunksize=16 << 20,
+        max_concurrency=8,
+        use_threads=True,
+    )
+
+
+def make_s3_client(options: dict[str, str]) -> Any:
+    """An S3 client from DVC remote options: endpointurl, region, profile, credentialpath."""
+    import boto3
+    import botocore.session
+    from botocore.config import Config
+
+    core = botocore.session.Session(profile=options.get("profile") or None)
+    if options.get("credentialpath"):
+        core.set_config_variable("credentials_file", os.path.expanduser(options["credentialpath"]))
+    session = boto3.Session(botocore_session=core)
+    config = Config(
+        connect_timeout=10,
+        read_timeout=60,
+        max_pool_connections=32,
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
+    return session.client(
+        "s3",
+        endpoint_url=options.get("endpointurl") or None,
+        region_name=options.get("region") or None,
+        aws_access_key_id=options.get("access_key_id") or None,
+        aws_secret_access_key=options.get("secret_access_key") or None,
+        config=config,
+    )
+
+
+def open_remote(root: Path, name: str | None = None) -> Remote:
+    """The repo's default DVC remote (or ``name``)."""
+    config = read_dvc_config(root)
+    name = name or config.get("core", {}).get("remote")
+    options = config.get(f"remote:{name}") if name else None
+    if not options or "url" not in options:
+        raise ConfigError(
+            "this repo has no DVC remote",
+            "set one with `cpv aws-config` or `dvc remote add -d myremote <url>`",
+        )
+    url = options["url"]
+    if url.startswith("s3://"):
+        return S3Remote(url, options)
+    if "://" in url:
+        raise ConfigError(
+            f"remote url {url} is not supported by cpv", "use an s3:// url or a local directory"
+        )
+    path = Path(os.path.expanduser(url))
+    return LocalRemote(str(path if path.is_absolute() else (root / ".dvc" / path).resolve()))
+
+
+def _parallel(fn: Callable[[Obj], Any], items: Iterable[Obj], workers: int = 16) -> Iterable[Any]:
+    items = list(items)
+    if len(items) <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def missing_objects(remote: Remote, cache: Cache, files: list[Obj], dirs: list[Obj]) -> list[Obj]:
+    """The objects the remote lacks (or holds truncated), in safe upload order.
+
+    Files come before the ``.dir`` listings that name them, so a listing on the remote
+    always means its files are there too.
+    """
+    local = [o for o in files + dirs if cache.has(o.md5)]
+    unknown_dirs = [d for d in dirs if not cache.has(d.md5)]
+    on_remote = remote.sizes(local + unknown_dirs + [f for f in files if not cache.has(f.md5)])
+    lost = [o for o in files + dirs if not cache.has(o.md5) and o.md5 not in on_remote]
+    if lost:
+        raise StorageError(
+            f"{len(lost)} object(s) (e.g. {lost[0].md5}) are in neither the local cache "
+            "nor the remote",
+            "fetch them from the clone that made them (git push there), or re-add the artifact",
+        )
+    need = [o for o in local if on_remote.get(o.md5) != cache.path(o.md5).stat().st_size]
+    return sorted(need, key=lambda o: o.md5.endswith(".dir"))
+
+
+def transfer(
+    objs: Sequence[Obj], sizes: Sequence[int], work: Callable[[Obj, Progress], None], label: str
+) -> None:
+    """Run ``work`` over objects in parallel with one progress bar on a terminal."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    total = sum(max(s, 0) for s in sizes)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=total < (8 << 20),
+    ) as bar:
+        task = bar.add_task(label, total=total)
+
+        def one(obj: Obj) -> None:
+            work(obj, lambda n: bar.advance(task, n))
+
+        # listings last: files first, in parallel, then the .dir objects
+        _parallel(one, [o for o in objs if not o.md5.endswith(".dir")], workers=4)
+        _parallel(one, [o for o in objs if o.md5.endswith(".dir")], workers=4)
+
+
+def upload(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> int:
+    """Upload ``objs`` from the cache; returns the bytes sent."""
+    sizes = [cache.path(o.md5).stat().st_size for o in objs]
+    transfer(
+        objs,
+        sizes,
+        lambda o, p: remote.upload(cache.path(o.md5), o, p),
+        f"uploading to {remote.url}",
+    )
+    return sum(sizes)
+
+
+def fetch(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> None:
+    """Download ``objs`` into the cache, verifying every md5 before it lands."""
+
+    def one(obj: Obj, progress: Progress) -> None:
+        dest = cache.path(obj.md5)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".cpv-tmp-")
+        os.close(fd)
+        try:
+            remote.download(obj, Path(tmp), progress)
+            got = file_md5(Path(tmp))
+            if got != obj.md5.removesuffix(".dir"):
+                raise StorageError(
+                    f"object {obj.md5} from {remote.url} is corrupt (md5 {got})",
+                    "delete it on the remote and push it again from a good clone",
+                )
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, dest)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    transfer(objs, [o.size for o in objs], one, f"downloading from {remote.url}")

@@ -1,0 +1,144 @@
+"""Creating version tags for commits, and checking tags before they leave the machine."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from cpv_hooks.errors import GitError
+from cpv_hooks.manifest import ArtifactInfo, Manifest, parse_metrics
+from cpv_hooks.pointers import parse_pointer
+from cpv_hooks.repo import Git, RepoConfig, load_repo_config
+from cpv_hooks.versions import (
+    KINDS,
+    Directive,
+    Kind,
+    looks_like_cpv_tag,
+    next_version,
+    parse_directive,
+    parse_tag,
+)
+
+
+def kinds_changed(git: Git, config: RepoConfig, commit: str) -> list[Kind]:
+    """The kinds (model, data) whose tracked paths ``commit`` changed."""
+    changed = git.changed_paths(commit)
+    return [k for k in KINDS if any(a.pointer in changed for a in config.of_kind(k))]
+
+
+def build_manifest(git: Git, config: RepoConfig, commit: str, kind: Kind, tag: str) -> Manifest:
+    """The manifest of ``kind`` at ``commit``."""
+    arts = config.of_kind(kind)
+    files = git.read_blobs([f"{commit}:{a.pointer}" for a in arts])
+    infos: dict[str, ArtifactInfo] = {}
+    metrics: dict[str, float] = {}
+    for art in arts:
+        data = files.get(f"{commit}:{art.pointer}")
+        if data is None:
+            continue
+        if art.store == "dvc":
+            ptr = parse_pointer(data, f"{art.pointer}@{commit[:8]}")
+            infos[art.path] = ArtifactInfo(md5=ptr.md5, size=ptr.size, nfiles=ptr.nfiles)
+        else:
+            infos[art.path] = ArtifactInfo(
+                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                size=len(data),
+                store="git",
+            )
+        if art.path == config.metrics:
+            metrics = parse_metrics(data.decode("utf-8", "replace"))
+    fields = git.run("log", "-1", "--format=%an <%ae>%x00%aI%x00%s", commit).split("\0")
+    version = tag.removeprefix("data-")
+    return Manifest(
+        kind=kind,
+        tag=tag,
+        version=version,
+        commit=commit,
+        author=fields[0],
+        date=fields[1],
+        message=fields[2],
+        artifacts=infos,
+        metrics=metrics,
+    )
+
+
+def tag_commit(
+    root: Path,
+    commit: str = "HEAD",
+    directive: Directive | None = None,
+    kinds: list[Kind] | None = None,
+) -> list[str]:
+    """Give ``commit`` the next version tag of each kind it changed; returns the new tags.
+
+    A kind whose DVC artifacts are all empty placeholders, or that already has a tag on
+    this commit, gets none.
+    """
+    git = Git(root)
+    config = load_repo_config(root)
+    sha = git.run("rev-parse", "--verify", f"{commit}^{{commit}}")
+    if directive is None:
+        directive = parse_directive(git.run("log", "-1", "--format=%B", sha))
+    if directive.skip:
+        return []
+    existing = git.tags()
+    here = {parse_tag(t)[0] for t in git.tags_at(sha) if parse_tag(t)}  # type: ignore[index]
+    created = []
+    for kind in kinds if kinds is not None else kinds_changed(git, config, sha):
+        if kind in here:
+            continue
+        name = next_version(existing, kind, directive).tag(kind)
+        manifest = build_manifest(git, config, sha, kind, name)
+        dvc_sizes = [i.size for i in manifest.artifacts.values() if i.store == "dvc"]
+        if dvc_sizes and not any(dvc_sizes):
+            continue
+        git.run("tag", "-a", name, "-F", "-", sha, input=manifest.to_text())
+        existing.append(name)
+        created.append(name)
+    return created
+
+
+def validate_pushed_tag(
+    git: Git, config: RepoConfig, name: str, obj: str, remote_obj: str, remote: str
+) -> str | None:
+    """Why the push of tag ``name`` (object ``obj``) must be refused, or None when it is fine."""
+    parsed = parse_tag(name)
+    if parsed is None:
+        if looks_like_cpv_tag(name):
+            return (
+                f"tag {name} is not a cpv version: use v{{major}}.{{minor}} (data: "
+                f"data-v{{major}}.{{minor}}); delete it with `git tag -d {name}`"
+            )
+        return None
+    kind, version = parsed
+    if git.run("cat-file", "-t", obj) != "tag":
+        return (
+            f"tag {name} is lightweight: make it annotated with `git tag -f -a {name} "
+            f"-m '{name}' {name}`"
+        )
+    if remote_obj != "0" * 40 and remote_obj != obj:
+        return (
+            f"{name} already exists on {remote} for another commit: run `git fetch --tags` "
+            f"and renumber yours with `cpv retag {name}`"
+        )
+    commit = git.run("rev-parse", f"{obj}^{{commit}}")
+    missing = [
+        a.pointer
+        for a in config.of_kind(kind)
+        if a.store == "dvc" and not git.ok("cat-file", "-e", f"{commit}:{a.pointer}")
+    ]
+    if missing:
+        return (f"tag {name} points at {commit[:8]}, which has no {missing[0]}: "
+                f"delete it with `git tag -d {name}`")
+    try:
+        older = git.run("tag", "--merged", commit).split("\n")
+    except GitError:
+        older = []
+    at_commit = set(git.tags_at(commit))
+    for other in older:
+        got = parse_tag(other)
+        if got and got[0] == kind and other not in at_commit and got[1] >= version:
+            return (
+                f"tag {name} is not above {other}, which is already in its history: "
+                f"retag it as the next version with `cpv retag {name}`"
+            )
+    return None

@@ -1,0 +1,244 @@
+"""The work tree's artifacts: what changed since their pointers, ``dvc add``, ``dvc checkout``.
+
+A small record in ``.git/cpv/state.json`` remembers, for each artifact, the stat signature of
+the file (or of every file under a directory) and the pointer it matched. When both are
+unchanged nothing needs hashing and DVC is not even imported: that is the hooks' fast path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cpv_hooks.errors import DVCError, ValidationError
+from cpv_hooks.pointers import Cache, Obj, Pointer, parse_pointer
+from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
+from cpv_hooks.storage import cache_dir, fetch, open_remote
+
+MB = 1024 * 1024
+
+
+def signature(path: Path) -> str | None:
+    """A cheap fingerprint of a file or a directory tree (size, mtime, inode of each file)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    if not path.is_dir():
+        return f"f:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+    digest = hashlib.sha1(usedforsecurity=False)
+    for rel, fst in sorted(_walk(path, "")):
+        digest.update(f"{rel}\0{fst.st_size}:{fst.st_mtime_ns}:{fst.st_ino}\n".encode())
+    return "d:" + digest.hexdigest()
+
+
+def _walk(base: Path, prefix: str) -> Iterator[tuple[str, os.stat_result]]:
+    with os.scandir(base) as entries:
+        for entry in entries:
+            rel = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(Path(entry.path), rel + "/")
+            else:
+                yield rel, entry.stat()
+
+
+def quiet_dvc() -> None:
+    """Keep DVC's advice ("To track the changes with git...") out of cpv's output."""
+    import logging
+
+    logging.getLogger("dvc").setLevel(logging.WARNING)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class SyncReport:
+    """What a checkout of the artifacts did."""
+
+    restored: list[str]
+    kept: list[str]
+    fetched: int
+
+
+class Workspace:
+    """The artifacts of one model repo's work tree."""
+
+    def __init__(self, root: Path, git: Git | None = None) -> None:
+        self.root = root
+        self.git = git or Git(root)
+        self.config: RepoConfig = load_repo_config(root)
+        self._state_path = self.git.git_dir() / "cpv" / "state.json"
+        self._state: dict[str, dict[str, str]] | None = None
+
+    # -- the state record -------------------------------------------------------------
+
+    @property
+    def state(self) -> dict[str, dict[str, str]]:
+        if self._state is None:
+            try:
+                self._state = json.loads(self._state_path.read_text())
+            except (OSError, ValueError):
+                self._state = {}
+        return self._state
+
+    def _record(self, arts: Iterable[Artifact]) -> None:
+        for art in arts:
+            ptr = self.pointer_bytes(art)
+            sig = signature(self.root / art.path)
+            if ptr is None or sig is None:
+                self.state.pop(art.path, None)
+            else:
+                self.state[art.path] = {"sig": sig, "ptr": _sha(ptr)}
+        self._state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True))
+        os.replace(tmp, self._state_path)
+
+    def pointer_bytes(self, art: Artifact) -> bytes | None:
+        try:
+            return (self.root / art.pointer).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def pointer(self, art: Artifact) -> Pointer | None:
+        data = self.pointer_bytes(art)
+        return None if data is None else parse_pointer(data, art.pointer)
+
+    def matches_pointer(self, art: Artifact) -> bool:
+        """True when the record says the artifact is exactly what its pointer names."""
+        rec = self.state.get(art.path)
+        ptr = self.pointer_bytes(art)
+        return (
+            rec is not None
+            and ptr is not None
+            and rec["ptr"] == _sha(ptr)
+            and rec["sig"] == signature(self.root / art.path)
+        )
+
+    # -- commit side ------------------------------------------------------------------
+
+    def changed(self) -> list[Artifact]:
+        """DVC artifacts whose content may differ from their pointer.
+
+        An artifact whose pointer exists but whose file is gone is an error when this work
+        tree had it (it was deleted); when it was never checked out here it is skipped.
+        """
+        out = []
+        for art in self.config.dvc_artifacts:
+            path = self.root / art.path
+            if not path.exists():
+                if self.pointer_bytes(art) is not None and art.path in self.state:
+                    raise ValidationError(
+                        f"{art.path} was deleted but {art.pointer} still points to it",
+                        f"restore it with `dvc checkout {art.pointer}`, or stop versioning it "
+                        f"with `git rm {art.pointer}`",
+                    )
+                continue
+            if not self.matches_pointer(art):
+                out.append(art)
+        return out
+
+    def check_limits(self, arts: Iterable[Artifact]) -> None:
+        """Refuse model files outside the size limits of ``.cpv.yaml``."""
+        cfg = self.config
+        for art in arts:
+            path = self.root / art.path
+            if art.kind != "model" or path.is_dir():
+                continue
+            size_mb = path.stat().st_size / MB
+            if not cfg.min_model_mb <= size_mb <= cfg.max_model_mb:
+                raise ValidationError(
+                    f"{art.path} is {size_mb:.3f} MB, outside the limits "
+                    f"{cfg.min_model_mb}-{cfg.max_model_mb} MB",
+                    "check you copied the right file, or change limits in .cpv.yaml",
+                )
+
+    def add(self, arts: list[Artifact]) -> None:
+        """``dvc add`` the artifacts (cache + pointer + .gitignore) and record them."""
+        if not arts:
+            return
+        with self._dvc() as repo:
+            repo.add([str(self.root / a.path) for a in arts])
+        self._record(arts)
+
+    # -- checkout side ----------------------------------------------------------------
+
+    def sync(self, quiet: bool = False) -> SyncReport:
+        """Make the DVC artifacts match their pointers, fetching missing objects.
+
+        An artifact with changes that are in no cache is left as it is (never overwritten).
+        """
+        todo: list[tuple[Artifact, Pointer]] = []
+        for art in self.config.dvc_artifacts:
+            ptr = self.pointer(art)
+            if ptr is not None and not self.matches_pointer(art):
+                todo.append((art, ptr))
+        if not todo:
+            return SyncReport([], [], 0)
+        fetched = self.ensure_cached([p for _, p in todo])
+        restored, kept = [], []
+        from dvc.exceptions import CheckoutError, ConfirmRemoveError
+
+        with self._dvc() as repo:
+            for art, _ in todo:
+                try:
+                    repo.checkout(targets=[str(self.root / art.pointer)], force=False)
+                    restored.append(art.path)
+                except ConfirmRemoveError:
+                    kept.append(art.path)
+                except CheckoutError as exc:
+                    raise DVCError(
+                        f"could not check out {art.path} ({exc})",
+                        "run `cpv install` to fetch its data, then retry",
+                    ) from exc
+        self._record(a for a, _ in todo if a.path in restored)
+        for path in kept:
+            print(
+                f"cpv: {path} has changes that are not committed; left it as it is: commit "
+                f"it, or discard them with `dvc checkout --force {path}.dvc`",
+                file=sys.stderr,
+            )
+        return SyncReport(restored, kept, fetched)
+
+    def ensure_cached(self, pointers: list[Pointer]) -> int:
+        """Download into the cache what ``pointers`` need and it lacks; returns objects fetched."""
+        cache = Cache(cache_dir(self.root))
+        remote = None
+        total = 0
+        for round_ in (1, 2):  # first the .dir listings, then the files they name
+            files, dirs = cache.objects(pointers)
+            want = [o for o in (dirs if round_ == 1 else files) if not cache.has(o.md5)]
+            if want:
+                remote = remote or open_remote(self.root)
+                fetch(remote, cache, want)
+                total += len(want)
+        return total
+
+    def cache(self) -> Cache:
+        return Cache(cache_dir(self.root))
+
+    def objects(self, pointers: list[Pointer]) -> tuple[list[Obj], list[Obj]]:
+        return self.cache().objects(pointers)
+
+    @contextmanager
+    def _dvc(self) -> Iterator[Any]:
+        from dvc.exceptions import DvcException
+        from dvc.repo import Repo
+
+        quiet_dvc()
+        try:
+            with Repo(str(self.root)) as repo:
+                yield repo
+        except DvcException as exc:
+            raise DVCError(
+                f"DVC failed: {exc}", "see `dvc doctor`, fix the cause and retry"
+            ) from exc
