@@ -110,16 +110,14 @@ def install(path: Path | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Console entry point."""
     try:
-        cli.main(args=argv, prog_name="cpv", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
+        code = cli.main(args=argv, prog_name="cpv", standalone_mode=False)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

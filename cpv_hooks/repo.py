@@ -18,17 +18,18 @@ from cpv_hooks.versions import Kind
 
 REPO_CONFIG = ".cpv.yaml"
 ZERO_SHA = "0" * 40
-_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+_NAME_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+MAX_NAME = 64
 
 
 def validate_name(value: str, what: str) -> str:
     """Check a team or model name: lowercase slug, 1-64 chars, usable as path and S3 key."""
-    if not _NAME_RE.match(value or ""):
+    if len(value) > MAX_NAME or not _NAME_RE.match(value):
         shown = value if len(value) <= 40 else value[:37] + "..."
         raise ValidationError(
             f"invalid {what} '{shown}'",
-            f"use 1-64 lowercase letters, digits, '-' or '_' (e.g. {what.split()[0]}-1), "
-            "starting and ending with a letter or digit",
+            f"use 1-{MAX_NAME} lowercase letters and digits, single '-' or '_' between them "
+            f"(e.g. {what.split()[0]}-1)",
         )
     return value
 

@@ -127,8 +127,10 @@ def validate_pushed_tag(
         if a.store == "dvc" and not git.ok("cat-file", "-e", f"{commit}:{a.pointer}")
     ]
     if missing:
-        return (f"tag {name} points at {commit[:8]}, which has no {missing[0]}: "
-                f"delete it with `git tag -d {name}`")
+        return (
+            f"tag {name} points at {commit[:8]}, which has no {missing[0]}: "
+            f"delete it with `git tag -d {name}`"
+        )
     try:
         older = git.run("tag", "--merged", commit).split("\n")
     except GitError:

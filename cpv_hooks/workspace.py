@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cpv_hooks.errors import DVCError, ValidationError
-from cpv_hooks.pointers import Cache, Obj, Pointer, parse_pointer
+from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5, parse_pointer
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 from cpv_hooks.storage import cache_dir, fetch, open_remote
 
@@ -172,7 +172,7 @@ class Workspace:
 
     # -- checkout side ----------------------------------------------------------------
 
-    def sync(self, quiet: bool = False) -> SyncReport:
+    def sync(self) -> SyncReport:
         """Make the DVC artifacts match their pointers, fetching missing objects.
 
         An artifact with changes that are in no cache is left as it is (never overwritten).
@@ -184,23 +184,14 @@ class Workspace:
                 todo.append((art, ptr))
         if not todo:
             return SyncReport([], [], 0)
+        kept = [a.path for a, _ in todo if not self.is_saved(a)]
+        todo = [(a, p) for a, p in todo if a.path not in kept]
         fetched = self.ensure_cached([p for _, p in todo])
-        restored, kept = [], []
-        from dvc.exceptions import CheckoutError, ConfirmRemoveError
-
-        with self._dvc() as repo:
-            for art, _ in todo:
-                try:
-                    repo.checkout(targets=[str(self.root / art.pointer)], force=False)
-                    restored.append(art.path)
-                except ConfirmRemoveError:
-                    kept.append(art.path)
-                except CheckoutError as exc:
-                    raise DVCError(
-                        f"could not check out {art.path} ({exc})",
-                        "run `cpv install` to fetch its data, then retry",
-                    ) from exc
-        self._record(a for a, _ in todo if a.path in restored)
+        if todo:
+            with self._dvc() as repo:
+                repo.checkout(targets=[str(self.root / a.pointer) for a, _ in todo], force=True)
+            self._record(a for a, _ in todo)
+        restored = [a.path for a, _ in todo]
         for path in kept:
             print(
                 f"cpv: {path} has changes that are not committed; left it as it is: commit "
@@ -208,6 +199,16 @@ class Workspace:
                 file=sys.stderr,
             )
         return SyncReport(restored, kept, fetched)
+
+    def is_saved(self, art: Artifact) -> bool:
+        """True when the work tree's copy of ``art`` is absent or already in the cache."""
+        path = self.root / art.path
+        rec = self.state.get(art.path)
+        if not path.exists() or (rec is not None and rec["sig"] == signature(path)):
+            return True
+        cache = Cache(cache_dir(self.root))
+        files = [path] if not path.is_dir() else [path / rel for rel, _ in _walk(path, "")]
+        return all(cache.has(file_md5(f)) for f in files)
 
     def ensure_cached(self, pointers: list[Pointer]) -> int:
         """Download into the cache what ``pointers`` need and it lacks; returns objects fetched."""

@@ -137,7 +137,7 @@ class S3:
     def create_bucket(self) -> None:
         self.server.client().create_bucket(Bucket=self.bucket)
 
-    def keys(self, prefix: str = "") -> set[str]:
+    def list_keys(self, prefix: str = "") -> set[str]:
         pages = (
             self.server.client()
             .get_paginator("list_objects_v2")

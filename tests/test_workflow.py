@@ -33,7 +33,7 @@ def test_commit_tag_push_clone_checkout(
     assert _tag_manifest(repo, "data-v0.1")["artifacts"]["data"]["nfiles"] == 2
 
     git(repo, "push")
-    keys = s3.keys("vision/resnet50/files/md5/")
+    keys = s3.list_keys("vision/resnet50/files/md5/")
     md5 = manifest["artifacts"]["model.bin"]["md5"]
     assert f"vision/resnet50/files/md5/{md5[:2]}/{md5[2:]}" in keys
     assert git(bare_remote, "tag", "-l").stdout.split() == ["data-v0.1", "v0.1"]

@@ -1,0 +1,151 @@
+"""Each hook through real git commands, and its entry point called directly."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BIN, S3, clone, git, run, write_model
+
+from cpv_hooks.hooks import main as hook_main
+from cpv_hooks.hooks import post_checkout, pre_commit, pre_push
+
+
+def _version(repo: Path, seed: int, message: str) -> bytes:
+    data = write_model(repo / "model.bin", seed=seed)
+    (repo / "metrics.log").write_text(f"acc: 0.{seed}\n")
+    git(repo, "commit", "-am", message)
+    return data
+
+
+def test_noop_pre_commit_does_not_import_dvc(make_repo) -> None:
+    repo = make_repo()
+    _version(repo, 1, "first")
+    code = (
+        "import sys; from cpv_hooks.hooks import pre_commit; rc = pre_commit.main([]); "
+        "print(rc, 'dvc' in sys.modules, 'boto3' in sys.modules)"
+    )
+    assert run(sys.executable, "-c", code, cwd=repo).stdout.split() == ["0", "False", "False"]
+
+
+def test_pre_commit_entry_point_adds_and_stages(make_repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_repo()
+    monkeypatch.chdir(repo)
+    write_model(repo / "model.bin")
+    assert pre_commit.main() == 0
+    assert git(repo, "diff", "--cached", "--name-only").stdout.split() == ["model.bin.dvc"]
+    assert pre_commit.main() == 0  # idempotent
+
+
+def test_deleted_artifact_blocks_commit(make_repo) -> None:
+    repo = make_repo()
+    _version(repo, 1, "first")
+    head = git(repo, "rev-parse", "HEAD").stdout
+    (repo / "model.bin").unlink()
+    (repo / "train.py").write_text("# changed\n")
+    proc = git(repo, "commit", "-am", "oops", check=False)
+    assert proc.returncode != 0
+    assert "model.bin was deleted but model.bin.dvc still points to it" in proc.stdout + proc.stderr
+    assert git(repo, "rev-parse", "HEAD").stdout == head
+
+
+@pytest.mark.parametrize("size", [0, 1000])
+def test_model_outside_size_limits_blocks_commit(make_repo, size: int) -> None:
+    repo = make_repo()
+    (repo / "model.bin").write_bytes(b"x" * size)
+    (repo / "metrics.log").write_text("acc: 1\n")
+    proc = git(repo, "commit", "-am", "tiny", check=False)
+    assert proc.returncode != 0
+    assert "outside the limits" in proc.stdout + proc.stderr
+    assert git(repo, "tag", "-l").stdout == ""
+    assert len(git(repo, "log", "--oneline").stdout.splitlines()) == 1
+
+
+def test_checkout_never_overwrites_uncommitted_weights(make_repo) -> None:
+    repo = make_repo()
+    _version(repo, 1, "first")
+    _version(repo, 2, "second")
+    unsaved = write_model(repo / "model.bin", seed=9)
+    proc = git(repo, "checkout", "v0.1", check=False)
+    assert proc.returncode == 1
+    assert "model.bin has changes that are not committed" in proc.stdout + proc.stderr
+    assert (repo / "model.bin").read_bytes() == unsaved
+
+
+def test_file_checkout_and_same_commit_leave_artifacts(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo()
+    _version(repo, 1, "first")
+    monkeypatch.chdir(repo)
+    assert post_checkout.main(["a", "b", "0"]) == 0
+    assert post_checkout.main(["a", "b", "1"]) == 0  # in sync: fast path
+
+
+def test_checkout_fetches_missing_cache_objects(
+    make_repo, s3: S3, bare_remote: Path, tmp_path: Path
+) -> None:
+    repo = make_repo(s3)
+    first = _version(repo, 1, "first")
+    _version(repo, 2, "second")
+    git(repo, "push")
+    teammate = clone(bare_remote, tmp_path / "teammate")
+    run(BIN / "cpv", "install", cwd=teammate)
+    git(teammate, "checkout", "v0.1")  # v0.1's model is in no local cache yet
+    assert (teammate / "model.bin").read_bytes() == first
+
+
+@pytest.mark.parametrize(
+    ("make_tag", "expected"),
+    [
+        (["tag", "v0.9"], "is lightweight"),
+        (["tag", "-a", "v1", "-m", "x"], "is not a cpv version"),
+        (["tag", "-a", "v01.2", "-m", "x"], "is not a cpv version"),
+        (["tag", "-a", "v0.0", "-m", "x"], "is not above v0.1"),
+    ],
+)
+def test_pre_push_refuses_bad_tags(
+    make_repo, bare_remote: Path, make_tag: list[str], expected: str
+) -> None:
+    repo = make_repo()
+    _version(repo, 1, "first")
+    git(repo, "push")
+    _version(repo, 2, "second")
+    git(repo, "tag", "-d", "v0.2")
+    git(repo, *make_tag)
+    name = make_tag[-1] if make_tag[1] != "-a" else make_tag[2]
+    proc = git(repo, "push", "origin", "main", name, check=False)
+    assert proc.returncode != 0
+    assert expected in proc.stdout + proc.stderr
+    assert name not in git(bare_remote, "tag", "-l").stdout.split()
+
+
+def test_pre_push_entry_point_reads_ref_lines(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo()
+    _version(repo, 1, "first")
+    monkeypatch.chdir(repo)
+    tag = git(repo, "rev-parse", "v0.1").stdout.strip()
+    line = f"refs/tags/v0.1 {tag} refs/tags/v0.1 {'0' * 40}\n"
+    assert pre_push.main(["origin", "url"], stdin=line) == 0
+    other = f"refs/tags/v0.1 {tag} refs/tags/v0.1 {'1' * 40}\n"
+    assert pre_push.main(["origin", "url"], stdin=other) == 1
+
+
+def test_hook_dispatcher_usage() -> None:
+    assert hook_main([]) == 2
+    assert hook_main(["no-such-hook"]) == 2
+
+
+def test_ci_check_finds_data_missing_from_remote(
+    make_repo, s3: S3, bare_remote: Path, tmp_path: Path
+) -> None:
+    repo = make_repo(s3)
+    _version(repo, 1, "first")
+    git(repo, "push")
+    ci = clone(bare_remote, tmp_path / "ci")
+    assert run(BIN / "pre-commit", "run", "--all-files", cwd=ci).returncode == 0
+    client = s3.server.client()
+    for key in s3.list_keys():
+        client.delete_object(Bucket=s3.bucket, Key=key)
+    proc = run(BIN / "pre-commit", "run", "--all-files", cwd=ci, check=False)
+    assert proc.returncode != 0
+    assert "missing on the remote: model.bin.dvc@" in proc.stdout + proc.stderr
