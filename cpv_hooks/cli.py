@@ -107,6 +107,17 @@ def install(path: Path | None) -> None:
     click.echo(f"hooks installed; {restored}{fetched}")
 
 
+@cli.command()
+@click.argument("tag")
+@click.option("--remote", default="origin", show_default=True, help="Git remote to check.")
+def retag(tag: str, remote: str) -> None:
+    """Renumber version TAG to the next version free here and on the remote."""
+    from cpv_hooks.repo import find_root
+    from cpv_hooks.tagging import retag as do_retag
+
+    click.echo(f"{tag} -> {do_retag(find_root(), tag, remote)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point."""
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from cpv_hooks.errors import GitError
+from cpv_hooks.errors import CheckpointNotFoundError, GitError, ValidationError
 from cpv_hooks.manifest import ArtifactInfo, Manifest, parse_metrics
 from cpv_hooks.pointers import parse_pointer
 from cpv_hooks.repo import Git, RepoConfig, load_repo_config
@@ -81,7 +81,7 @@ def tag_commit(
     if directive.skip:
         return []
     existing = git.tags()
-    here = {parse_tag(t)[0] for t in git.tags_at(sha) if parse_tag(t)}  # type: ignore[index]
+    here = {parsed[0] for parsed in map(parse_tag, git.tags_at(sha)) if parsed}
     created = []
     for kind in kinds if kinds is not None else kinds_changed(git, config, sha):
         if kind in here:
@@ -144,3 +144,31 @@ def validate_pushed_tag(
                 f"retag it as the next version with `cpv retag {name}`"
             )
     return None
+
+
+def retag(root: Path, tag: str, remote: str = "origin") -> str:
+    """Move version ``tag`` to the next number free here and on ``remote``; returns the new tag.
+
+    The way out when a teammate pushed the same version first.
+    """
+    git = Git(root)
+    parsed = parse_tag(tag)
+    if parsed is None:
+        raise ValidationError(
+            f"{tag} is not a cpv version tag", "name a tag like v1.2 or data-v1.2"
+        )
+    if not git.ok("rev-parse", "--verify", "-q", f"refs/tags/{tag}"):
+        raise CheckpointNotFoundError(f"there is no tag {tag}", "list versions with `git tag -l`")
+    commit = git.run("rev-parse", f"{tag}^{{commit}}")
+    listed = git.run("ls-remote", "--tags", remote).split("\n")
+    taken = {
+        line.split("refs/tags/", 1)[1].removesuffix("^{}")
+        for line in listed
+        if "refs/tags/" in line
+    }
+    existing = [t for t in git.tags() if t != tag] + sorted(taken)
+    name = next_version(existing, parsed[0], Directive()).tag(parsed[0])
+    manifest = build_manifest(git, load_repo_config(root), commit, parsed[0], name)
+    git.run("tag", "-a", name, "-F", "-", commit, input=manifest.to_text())
+    git.run("tag", "-d", tag)
+    return name

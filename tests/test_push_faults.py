@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import S3, MotoServer, git, write_model
+from conftest import BIN, S3, MotoServer, git, run, write_model
 
 
 @pytest.fixture
@@ -87,3 +87,25 @@ def test_s3_killed_mid_upload_refuses_push_and_retry_uploads_all(
     keys = own_s3.list_keys()
     assert f"vision/resnet50/files/md5/{listing[:2]}/{listing[2:]}" in keys
     assert len(keys) >= 24 + 2
+
+
+def test_same_version_from_two_clones_one_wins_other_retags(
+    make_repo, s3: S3, bare_remote: Path, tmp_path: Path
+) -> None:
+    repo = make_repo(s3)
+    git(repo, "push")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(bare_remote), str(other))
+    run(BIN / "cpv", "install", cwd=other)
+    _commit_model(repo, seed=1)
+    _commit_model(other, seed=2)
+    git(repo, "push")
+    proc = git(other, "push", "origin", "v0.1", check=False)
+    assert proc.returncode != 0
+    assert "v0.1 already exists on origin" in proc.stderr
+    assert "cpv retag v0.1" in proc.stderr
+    assert run(BIN / "cpv", "retag", "v0.1", cwd=other).stdout.strip() == "v0.1 -> v0.2"
+    git(other, "push", "origin", "v0.2")
+    assert git(bare_remote, "tag", "-l").stdout.split() == ["v0.1", "v0.2"]
+    manifest = git(other, "tag", "-l", "--format=%(contents)", "v0.2").stdout
+    assert '"version": "v0.2"' in manifest
