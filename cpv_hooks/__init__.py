@@ -6,11 +6,38 @@ Names are loaded lazily so that the git hooks, which import this package, stay f
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cpv_hooks.checkpoints import (
+        CombinedCheckpointsManage,
+        DataArtifacts,
+        DataCheckpointsManage,
+        ModelArtifacts,
+        ModelsCheckpointsManage,
+    )
+    from cpv_hooks.config import CPVConfig
+    from cpv_hooks.errors import (
+        AWSError,
+        CheckpointNotFoundError,
+        ConfigError,
+        CPVError,
+        CredentialError,
+        DVCError,
+        GitError,
+        RepositoryError,
+        StorageError,
+        ValidationError,
+    )
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "ModelsCheckpointsManage": "cpv_hooks.checkpoints",
+    "DataCheckpointsManage": "cpv_hooks.checkpoints",
+    "CombinedCheckpointsManage": "cpv_hooks.checkpoints",
+    "ModelArtifacts": "cpv_hooks.checkpoints",
+    "DataArtifacts": "cpv_hooks.checkpoints",
     "CPVConfig": "cpv_hooks.config",
     "CPVError": "cpv_hooks.errors",
     "ConfigError": "cpv_hooks.errors",

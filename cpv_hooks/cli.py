@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from cpv_hooks.errors import CPVError
+from cpv_hooks.versions import Kind
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,12 +32,19 @@ class CPVGroup(click.Group):
 
 @click.group(cls=CPVGroup)
 @click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and more detail.")
+@click.option("--dry-run", is_flag=True, help="Report what would happen; change nothing.")
 @click.version_option(package_name="cpv")
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
-    """cpv - version model checkpoints and training data with plain git, DVC and S3."""
+def cli(ctx: click.Context, verbose: bool, dry_run: bool) -> None:
+    """cpv - version model checkpoints and training data with plain git, DVC and S3.
+
+    \b
+    Exit codes: 0 ok, 1 failure (e.g. validate), 2 bad input, 3 configuration,
+    4 git, 5 DVC, 6 storage, 7 version not found, 8 repository, 9 credentials.
+    """
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
+    ctx.obj["dry_run"] = dry_run
 
 
 @cli.command()
@@ -116,6 +125,350 @@ def retag(tag: str, remote: str) -> None:
     from cpv_hooks.tagging import retag as do_retag
 
     click.echo(f"{tag} -> {do_retag(find_root(), tag, remote)}")
+
+
+# -- helpers --------------------------------------------------------------------------
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _opts(ctx: click.Context, **extra: Any) -> dict[str, Any]:
+    return {"verbose": ctx.obj["verbose"], "dry_run": ctx.obj["dry_run"], **extra}
+
+
+def _manager(ctx: click.Context, cls_name: str) -> Any:
+    """The API manager for the model repo around the current directory."""
+    from cpv_hooks import checkpoints
+    from cpv_hooks.repo import find_root, load_repo_config
+
+    root = find_root(ctx.obj.get("repo"))
+    conf = load_repo_config(root)
+    if not conf.team:
+        from cpv_hooks.errors import RepositoryError
+
+        raise RepositoryError(f"{root} has no .cpv.yaml", "run cpv in a repo made by `cpv init`")
+    cls = getattr(checkpoints, cls_name)
+    return cls(conf.team, conf.model, repo_path=root, **_opts(ctx))
+
+
+def _parse_metrics(items: tuple[str, ...], metrics_file: Path | None) -> dict[str, float] | None:
+    from cpv_hooks.errors import ValidationError
+    from cpv_hooks.manifest import parse_metrics
+
+    if metrics_file is not None:
+        return parse_metrics(metrics_file.read_text())
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not key.strip():
+            raise ValidationError(f"bad metric '{item}'", "write it as name=number, e.g. acc=0.91")
+    return out
+
+
+def _print_plan(plan: Any, what: str) -> None:
+    if plan is None:
+        return
+    if plan.dry_run:
+        changed = ", ".join(plan.changed) or "nothing new"
+        click.echo(
+            f"dry run: would version {changed} as {', '.join(plan.tags) or '-'}; nothing changed"
+        )
+        return
+    sent = f", uploaded {plan.upload_objects} object(s)" if plan.upload_objects else ""
+    click.echo(f"{what} {', '.join(plan.tags)}{sent}")
+
+
+def _print_versions(versions: list[Any], as_json: bool) -> None:
+    if as_json:
+        _echo_json([v.model_dump(by_alias=True) for v in versions])
+        return
+    if not versions:
+        click.echo("no versions yet")
+    for v in versions:
+        size = sum(a.size for a in v.artifacts.values())
+        metrics = " ".join(f"{k}={val:g}" for k, val in list(v.metrics.items())[:4])
+        click.echo(
+            f"{v.tag:<12} {v.date[:19]:<19}  {size / 1e6:>9.2f} MB  {v.message[:40]:<40} {metrics}"
+        )
+
+
+def _print_info(meta: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _echo_json(meta)
+        return
+    click.echo(f"{meta['tag']}  ({meta['kind']} version, commit {meta['commit'][:10]})")
+    click.echo(f"date:    {meta['date']}\nauthor:  {meta['author']}\nmessage: {meta['message']}")
+    for path, art in meta["artifacts"].items():
+        files = f", {art['nfiles']} files" if art.get("nfiles") is not None else ""
+        click.echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
+    for key, value in meta.get("metrics", {}).items():
+        click.echo(f"metric {key}: {value:g}")
+
+
+# -- shared commands of `cpv model` and `cpv data` ------------------------------------
+
+KIND_CLASS = {"model": "ModelsCheckpointsManage", "data": "DataCheckpointsManage"}
+
+
+def _kind_group(kind: Kind) -> click.Group:
+    art = "model.bin" if kind == "model" else "data/"
+
+    @click.group(name=kind, help=f"{kind.capitalize()} versions ({art}).")
+    @click.option(
+        "--repo", "-C", type=click.Path(path_type=Path), help="The model repo (default: here)."
+    )
+    @click.pass_context
+    def group(ctx: click.Context, repo: Path | None) -> None:
+        if repo is not None:
+            ctx.obj["repo"] = repo
+
+    @group.command(help=f"Version {art} (or PATH, copied there) and upload it; prints the tag.")
+    @click.argument("path", required=False, type=click.Path(path_type=Path))
+    @click.option(
+        "--tag", "version_tag", help="Exact version to create, e.g. v1.0 (default: next)."
+    )
+    @click.option("--message", "-m", help="Commit message.")
+    @click.option("--metric", "metrics", multiple=True, help="name=value (model only; repeatable).")
+    @click.option(
+        "--metrics-file",
+        type=click.Path(exists=True, path_type=Path),
+        help="A metrics log to copy into metrics.log (model only).",
+    )
+    @click.option("--force", is_flag=True, help="Replace unversioned changes (they are set aside).")
+    @click.option(
+        "--no-push", is_flag=True, help="Commit and tag only; upload/push later with git push."
+    )
+    @click.pass_context
+    def upload(
+        ctx: click.Context,
+        path: Path | None,
+        version_tag: str | None,
+        message: str | None,
+        metrics: tuple[str, ...],
+        metrics_file: Path | None,
+        force: bool,
+        no_push: bool,
+    ) -> None:
+        mgr = _manager(ctx, KIND_CLASS[kind])
+        opts = _opts(ctx, force=force, push=not no_push, message=message, version_tag=version_tag)
+        if kind == "model":
+            mgr.upload_model_checkpoint(path, _parse_metrics(metrics, metrics_file), **opts)
+        else:
+            mgr.upload_data_checkpoint(path, **opts)
+        _print_plan(mgr.last_plan, "versioned")
+
+    @group.command(help=f"Write a {kind} version to a directory, without touching the work tree.")
+    @click.option("--tag", help="Version (default: the latest).")
+    @click.option("--output-dir", "-o", type=click.Path(path_type=Path), help="Default: here.")
+    @click.option("--repo-url", help="Download from this git URL instead of a local repo.")
+    @click.option("--force", is_flag=True, help="Overwrite an existing file in the output dir.")
+    @click.option("--no-cache", is_flag=True, help="Always fetch from the remote storage.")
+    @click.pass_context
+    def download(
+        ctx: click.Context,
+        tag: str | None,
+        output_dir: Path | None,
+        repo_url: str | None,
+        force: bool,
+        no_cache: bool,
+    ) -> None:
+        from cpv_hooks.checkpoints import Options, export_from_url
+
+        opts = _opts(ctx, force=force, use_cache=not no_cache)
+        if repo_url:
+            done = export_from_url(repo_url, kind, tag, output_dir, Options.of(**opts))
+        else:
+            done = _manager(ctx, KIND_CLASS[kind]).export(kind, tag, output_dir, **opts)
+        for dest, ptr, name in done:
+            click.echo(f"{name}: {dest} (md5 {ptr.md5} verified)")
+
+    @group.command(
+        name="list-tags", help=f"List {kind} versions from the tags (no checkout, no S3)."
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    @click.pass_context
+    def list_tags(ctx: click.Context, as_json: bool) -> None:
+        _print_versions(_manager(ctx, KIND_CLASS[kind]).versions(kind), as_json)
+
+    @group.command(help=f"Bring {art} back to a version, committed as a new version.")
+    @click.option("--tag", required=True, help="The version to bring back.")
+    @click.option("--force", is_flag=True, help="Replace unversioned changes (they are set aside).")
+    @click.pass_context
+    def revert(ctx: click.Context, tag: str, force: bool) -> None:
+        mgr = _manager(ctx, KIND_CLASS[kind])
+        if kind == "model":
+            mgr.revert_model_checkpoint(tag, **_opts(ctx, force=force))
+        else:
+            mgr.revert_data_checkpoint(tag, **_opts(ctx, force=force))
+        _print_plan(mgr.last_plan, f"reverted to {tag} as")
+
+    @group.command(help=f"Date, author, message, sizes, hashes and metrics of a {kind} version.")
+    @click.option("--tag", help="Version (default: the latest).")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    @click.pass_context
+    def info(ctx: click.Context, tag: str | None, as_json: bool) -> None:
+        _print_info(_manager(ctx, KIND_CLASS[kind]).metadata(kind, tag), as_json)
+
+    return group
+
+
+cli.add_command(_kind_group("model"))
+cli.add_command(_kind_group("data"))
+
+
+@cli.group()
+@click.option(
+    "--repo", "-C", type=click.Path(path_type=Path), help="The model repo (default: here)."
+)
+@click.pass_context
+def checkpoint(ctx: click.Context, repo: Path | None) -> None:
+    """Model and data together."""
+    if repo is not None:
+        ctx.obj["repo"] = repo
+
+
+@checkpoint.command(name="create")
+@click.option("--tag", "version_tag", help="Exact version for both, e.g. v1.0 (default: next).")
+@click.option("--message", "-m", help="Commit message.")
+@click.option("--no-push", is_flag=True, help="Commit and tag only.")
+@click.pass_context
+def checkpoint_create(
+    ctx: click.Context, version_tag: str | None, message: str | None, no_push: bool
+) -> None:
+    """Version whatever changed of model.bin, metrics.log and data/ in one commit."""
+    mgr = _manager(ctx, "CombinedCheckpointsManage")
+    mgr.tag_model_and_data(version_tag, message, **_opts(ctx, push=not no_push))
+    _print_plan(mgr.last_plan, "versioned")
+
+
+@checkpoint.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def checkpoint_list(ctx: click.Context, as_json: bool) -> None:
+    """List model and data versions."""
+    _print_versions(_manager(ctx, "CombinedCheckpointsManage").versions(), as_json)
+
+
+@checkpoint.command(name="revert")
+@click.option("--tag", required=True, help="Version: v1.2 brings back model v1.2 and data-v1.2.")
+@click.option("--force", is_flag=True, help="Replace unversioned changes (they are set aside).")
+@click.pass_context
+def checkpoint_revert(ctx: click.Context, tag: str, force: bool) -> None:
+    """Bring model and data back to a version, committed as a new version."""
+    mgr = _manager(ctx, "CombinedCheckpointsManage")
+    mgr.revert_model_and_data(tag, **_opts(ctx, force=force))
+    _print_plan(mgr.last_plan, f"reverted to {tag} as")
+
+
+@cli.command(name="diff")
+@click.argument("a")
+@click.argument("b")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def diff_cmd(a: str, b: str, as_json: bool) -> None:
+    """What changed from version A to version B: metrics, model, data files."""
+    from cpv_hooks.checkpoints import diff
+    from cpv_hooks.repo import find_root
+
+    result = diff(find_root(), a, b)
+    if as_json:
+        _echo_json(result)
+        return
+    click.echo(f"{a} -> {b}")
+    for key, m in result["metrics"].items():
+        delta = f" ({m['delta']:+g})" if m["delta"] is not None else ""
+        click.echo(f"metric {key}: {m['from']} -> {m['to']}{delta}")
+    for path, art in result["artifacts"].items():
+        if not art["changed"]:
+            click.echo(f"{path}: unchanged")
+            continue
+        sizes = " -> ".join(str(x["size"]) if x else "none" for x in (art["from"], art["to"]))
+        click.echo(f"{path}: changed, size {sizes}")
+        for what in ("added", "removed", "modified"):
+            for name in art.get(what, []):
+                click.echo(f"  {what}: {name}")
+
+
+# -- configuration --------------------------------------------------------------------
+
+
+@cli.command(name="aws-config")
+@click.option(
+    "--credential-path", "-c", help="AWS credentials file (its path is stored, not its keys)."
+)
+@click.option("--profile", "-p", default="default", show_default=True, help="AWS profile name.")
+@click.option("--bucket", help="S3 bucket for model data.")
+@click.option("--region", help="S3 region.")
+@click.option("--endpoint-url", help="S3-compatible endpoint (empty for AWS).")
+def aws_config(
+    credential_path: str | None,
+    profile: str,
+    bucket: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """Store S3 settings; inside a model repo, point its DVC remote at them."""
+    from cpv_hooks.config import CPVConfig
+    from cpv_hooks.errors import RepositoryError
+    from cpv_hooks.repo import find_root, load_repo_config
+    from cpv_hooks.scaffold import configure_remote
+
+    settings = CPVConfig().setup_aws_profile(credential_path, profile, bucket, region, endpoint_url)
+    click.echo(
+        f"stored S3 settings: bucket {settings.bucket}, region {settings.region}"
+        + (f", profile {settings.profile}" if settings.profile else "")
+    )
+    try:
+        root = find_root()
+    except RepositoryError:
+        return
+    conf = load_repo_config(root)
+    if conf.team and (root / ".dvc").is_dir():
+        url = configure_remote(root, conf.team, conf.model, "myremote", settings)
+        click.echo(f"this repo's data now goes to {url}: run `cpv validate`, then `git push`")
+
+
+@cli.command(name="bitbucket-config")
+@click.option(
+    "--keygen-filename", "-k", help="Key file name in ~/.ssh (default cpv_bitbucket_ed25519)."
+)
+@click.option("--user", "-u", help="Bitbucket username.")
+@click.option("--no-test", is_flag=True, help="Do not try to connect to Bitbucket.")
+def bitbucket_config(keygen_filename: str | None, user: str | None, no_test: bool) -> None:
+    """Create (or reuse) an SSH key and the ~/.ssh/config entry for Bitbucket on port 443."""
+    from cpv_hooks.config import CPVConfig
+    from cpv_hooks.ssh import KEYS_PAGE
+
+    setup, test = CPVConfig().setup_bitbucket_ssh(keygen_filename, user, test=not no_test)
+    made = "created" if setup.created_key else "reusing"
+    click.echo(f"{made} key {setup.key_path}; {setup.config_path} has the {setup.host} entry")
+    click.echo(f"add this public key at {KEYS_PAGE}:\n{setup.public_key}")
+    if test is not None:
+        ok, detail = test
+        click.echo(f"{'PASS' if ok else 'FAIL'} ssh {setup.host}: {detail}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def validate(as_json: bool) -> None:
+    """Check for real that the storage is writable and the git remote reachable."""
+    from cpv_hooks.checks import validate as run_checks
+
+    checks = run_checks()
+    if as_json:
+        _echo_json([c.__dict__ for c in checks])
+    else:
+        for c in checks:
+            click.echo(f"{'PASS' if c.ok else 'FAIL'} {c.name}: {c.detail}")
+    if not all(c.ok for c in checks):
+        raise click.exceptions.Exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,3 +116,84 @@ class CPVConfig:
             return data
         value = data.get(key, {})
         return value if isinstance(value, dict) else {key: value}
+
+    # -- the seed API (section 3) -------------------------------------------------------
+
+    def setup_aws_profile(
+        self,
+        credential_path: str | None = None,
+        aws_profile: str = "default",
+        bucket: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        **kwargs: Any,
+    ) -> AWSSettings:
+        """Store where the AWS credentials are (a file path and a profile name, never keys)."""
+        if credential_path:
+            path = Path(credential_path).expanduser().resolve()
+            if not path.is_file():
+                raise ConfigError(
+                    f"{path} is not a file", "give the path of your AWS credentials file"
+                )
+            _check_profile(path, aws_profile)
+            credential_path = str(path)
+        current = self.aws or AWSSettings()
+        updates = {
+            "credential_path": credential_path,
+            "profile": aws_profile,
+            "bucket": bucket,
+            "region": region,
+            "endpoint_url": endpoint_url,
+        }
+        settings = current.model_copy(update={k: v for k, v in updates.items() if v is not None})
+        if settings.profile == "default" and not settings.credential_path:
+            settings = settings.model_copy(update={"profile": ""})
+        self.set_aws(settings)
+        return settings
+
+    def setup_bitbucket_ssh(
+        self,
+        keygen_filename: str | None = None,
+        bitbucket_user: str | None = None,
+        test: bool = True,
+        **kwargs: Any,
+    ) -> tuple[Any, tuple[bool, str] | None]:
+        """Create or reuse an ed25519 key, write the ~/.ssh/config entry, test the connection."""
+        from cpv_hooks import ssh
+
+        user = bitbucket_user or (self._config.bitbucket.user if self._config.bitbucket else "")
+        key, created = ssh.ensure_key(
+            keygen_filename or "cpv_bitbucket_ed25519", f"cpv {user}".strip()
+        )
+        config_path = ssh.write_host_entry(key)
+        self._config.bitbucket = BitbucketSettings(user=user, key_path=str(key))
+        self._save_config()
+        setup = ssh.SSHSetup(
+            key,
+            key.with_suffix(".pub").read_text().strip(),
+            created,
+            config_path,
+            ssh.BITBUCKET_HOST,
+        )
+        return setup, (ssh.test_connection() if test else None)
+
+    def validate_credentials(self, **kwargs: Any) -> bool:
+        """True when every check of ``cpv validate`` passes."""
+        from cpv_hooks.checks import validate
+
+        return all(c.ok for c in validate(kwargs.get("repo_path"), self))
+
+
+def _check_profile(path: Path, profile: str) -> None:
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path)
+    except configparser.Error as exc:
+        raise ConfigError(
+            f"{path} is not an AWS credentials file", "fix its [profile] sections"
+        ) from exc
+    if profile not in parser.sections():
+        known = ", ".join(parser.sections()) or "none"
+        raise ConfigError(f"profile '{profile}' is not in {path}", f"use one of: {known}")

@@ -18,6 +18,7 @@ from cpv_hooks.versions import Kind
 
 REPO_CONFIG = ".cpv.yaml"
 ZERO_SHA = "0" * 40
+FALLBACK_IDENTITY = ("CPV System", "cpv@vmo.ai")
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 MAX_NAME = 64
 
@@ -146,6 +147,17 @@ class Git:
             ).returncode
             == 0
         )
+
+    def identity_args(self) -> list[str]:
+        """``-c user.*`` for a commit when git has no identity configured (a fresh machine)."""
+        if self.run("config", "user.email", check=False):
+            return []
+        return [
+            "-c",
+            f"user.name={FALLBACK_IDENTITY[0]}",
+            "-c",
+            f"user.email={FALLBACK_IDENTITY[1]}",
+        ]
 
     def git_dir(self) -> Path:
         return (self.root / self.run("rev-parse", "--git-dir")).resolve()

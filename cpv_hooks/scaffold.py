@@ -18,8 +18,6 @@ from cpv_hooks.repo import Git, validate_name
 from cpv_hooks.tagging import tag_commit
 from cpv_hooks.workspace import Workspace, quiet_dvc
 
-FALLBACK_IDENTITY = ("CPV System", "cpv@vmo.ai")
-
 
 def s3_settings(ctx: dict[str, Any], stored: AWSSettings | None) -> AWSSettings | None:
     """The S3 settings a new repo gets, or None for the local fallback remote."""
@@ -39,12 +37,18 @@ def s3_settings(ctx: dict[str, Any], stored: AWSSettings | None) -> AWSSettings 
     return AWSSettings(**base)
 
 
-def _configure_dvc(root: Path, team: str, model: str, remote: str, s3: AWSSettings | None) -> str:
-    """``dvc init`` and the default remote; returns its url."""
+def configure_remote(
+    root: Path, team: str, model: str, remote: str, s3: AWSSettings | None, init: bool = False
+) -> str:
+    """Make ``remote`` the repo's default DVC remote (S3, or the local fallback); returns its url.
+
+    The S3 url and endpoint go to ``.dvc/config`` (shared); who the user is (profile,
+    credential file) goes to the untracked ``.dvc/config.local``.
+    """
     from dvc.repo import Repo
 
     quiet_dvc()
-    repo = Repo.init(str(root))
+    repo = Repo.init(str(root)) if init else Repo(str(root))
     if s3 is None:
         url = str(local_remote_dir(team, model))
         Path(url).mkdir(parents=True, exist_ok=True)
@@ -55,7 +59,6 @@ def _configure_dvc(root: Path, team: str, model: str, remote: str, s3: AWSSettin
         shared = {"url": url, "region": s3.region}
         if s3.endpoint_url:
             shared["endpointurl"] = s3.endpoint_url
-        # who the user is stays out of git: profile and credential file go to config.local
         private = {
             k: v for k, v in (("profile", s3.profile), ("credentialpath", s3.credential_path)) if v
         }
@@ -63,18 +66,10 @@ def _configure_dvc(root: Path, team: str, model: str, remote: str, s3: AWSSettin
         conf["remote"][remote] = shared
         conf["core"]["remote"] = remote
         conf["core"]["analytics"] = False
-    if private:
-        with repo.config.edit("local") as conf:
-            conf["remote"][remote] = private
+    with repo.config.edit("local") as conf:
+        conf["remote"][remote] = private
     repo.close()
     return url
-
-
-def _commit_identity(git: Git) -> list[str]:
-    if git.run("config", "user.email", check=False):
-        return []
-    name, email = FALLBACK_IDENTITY
-    return ["-c", f"user.name={name}", "-c", f"user.email={email}"]
 
 
 def finish(project_dir: str | Path, ctx: dict[str, Any]) -> Path:
@@ -89,11 +84,11 @@ def finish(project_dir: str | Path, ctx: dict[str, Any]) -> Path:
     if ctx.get("git_remote_url"):
         git.run("remote", "add", "origin", ctx["git_remote_url"])
     s3 = s3_settings(ctx, CPVConfig().aws)
-    url = _configure_dvc(root, team, model, ctx.get("dvc_remote_name") or "myremote", s3)
+    url = configure_remote(root, team, model, ctx.get("dvc_remote_name") or "myremote", s3, True)
     if s3 is None:
         print(
             f"cpv: no S3 configured: data goes to the local remote {url}; move to S3 later "
-            "with `cpv aws-config` then `dvc remote modify myremote url s3://<bucket>/...`",
+            "by running `cpv aws-config --bucket <bucket>` inside the repo",
             file=sys.stderr,
         )
     data = root / "data"
@@ -111,7 +106,7 @@ def finish(project_dir: str | Path, ctx: dict[str, Any]) -> Path:
     ws.add(list(ws.config.dvc_artifacts))
     git.run("add", "-A")
     git.run(
-        *_commit_identity(git), "commit", "-q", "--no-verify", "-m", f"cpv: scaffold {team}/{model}"
+        *git.identity_args(), "commit", "-q", "--no-verify", "-m", f"cpv: scaffold {team}/{model}"
     )
     install_hooks(root)
     tag_commit(root, kinds=["data"])

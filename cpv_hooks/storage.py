@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cpv_hooks.errors import ConfigError, CredentialError, StorageError
-from cpv_hooks.pointers import Cache, Obj, file_md5
+from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5
 
 Progress = Callable[[int], None]
 _RETRY_HINT = "check the remote (cpv validate), then run the same command again"
@@ -320,25 +321,78 @@ def upload(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> int:
     return sum(sizes)
 
 
+def _verified(
+    dest: Path, obj: Obj, write: Callable[[Path], object], where: str, mode: int = 0o644
+) -> None:
+    """Let ``write`` fill a temporary file beside ``dest``; rename it only if the md5 matches."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=".cpv-tmp-")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        got = file_md5(tmp)
+        if got != obj.md5.removesuffix(".dir"):
+            raise StorageError(
+                f"object {obj.md5} from {where} is corrupt (its md5 is {got})",
+                "delete it there and push it again from a clone that has it",
+            )
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def fetch(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> None:
     """Download ``objs`` into the cache, verifying every md5 before it lands."""
+    transfer(
+        objs,
+        [o.size for o in objs],
+        lambda o, p: _verified(
+            cache.path(o.md5), o, lambda t: remote.download(o, t, p), remote.url, 0o444
+        ),
+        f"downloading from {remote.url}",
+    )
 
-    def one(obj: Obj, progress: Progress) -> None:
-        dest = cache.path(obj.md5)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".cpv-tmp-")
-        os.close(fd)
+
+def export(
+    pointer: Pointer, dest: Path, cache: Cache, remote: Callable[[], Remote], use_cache: bool = True
+) -> None:
+    """Write the artifact ``pointer`` names to ``dest`` (a file, or a directory of files).
+
+    Every file is md5-verified; a corrupt cache object is fetched again from the remote.
+    Nothing is left at ``dest`` unless the whole artifact was written.
+    """
+    if not pointer.is_dir:
+        _export_file(Obj(pointer.md5, pointer.size), dest, cache, remote, use_cache)
+        return
+    listing = Obj(pointer.md5)
+    if not (use_cache and cache.has(listing.md5)):
+        fetch(remote(), cache, [listing])
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".cpv-tmp-"))
+    try:
+        for entry in cache.dir_entries(listing.md5):
+            _export_file(Obj(entry["md5"]), staging / entry["relpath"], cache, remote, use_cache)
+        os.replace(staging, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _export_file(
+    obj: Obj, dest: Path, cache: Cache, remote: Callable[[], Remote], use_cache: bool
+) -> None:
+    if use_cache and cache.has(obj.md5):
         try:
-            remote.download(obj, Path(tmp), progress)
-            got = file_md5(Path(tmp))
-            if got != obj.md5.removesuffix(".dir"):
-                raise StorageError(
-                    f"object {obj.md5} from {remote.url} is corrupt (md5 {got})",
-                    "delete it on the remote and push it again from a good clone",
-                )
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, dest)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-
-    transfer(objs, [o.size for o in objs], one, f"downloading from {remote.url}")
+            _verified(
+                dest, obj, lambda t: shutil.copyfile(cache.path(obj.md5), t), "the local cache"
+            )
+            return
+        except StorageError:
+            cache.path(obj.md5).unlink()  # corrupt: drop it, fetch a good copy below
+    source = remote()
+    transfer(
+        [obj],
+        [obj.size],
+        lambda o, p: _verified(dest, o, lambda t: source.download(o, t, p), source.url),
+        f"downloading from {source.url}",
+    )

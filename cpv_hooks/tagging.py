@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cpv_hooks.errors import CheckpointNotFoundError, GitError, ValidationError
-from cpv_hooks.manifest import ArtifactInfo, Manifest, parse_metrics
 from cpv_hooks.pointers import parse_pointer
 from cpv_hooks.repo import Git, RepoConfig, load_repo_config
 from cpv_hooks.versions import (
@@ -19,6 +19,9 @@ from cpv_hooks.versions import (
     parse_tag,
 )
 
+if TYPE_CHECKING:  # pydantic is imported only when a tag is made or read
+    from cpv_hooks.manifest import Manifest
+
 
 def kinds_changed(git: Git, config: RepoConfig, commit: str) -> list[Kind]:
     """The kinds (model, data) whose tracked paths ``commit`` changed."""
@@ -28,6 +31,8 @@ def kinds_changed(git: Git, config: RepoConfig, commit: str) -> list[Kind]:
 
 def build_manifest(git: Git, config: RepoConfig, commit: str, kind: Kind, tag: str) -> Manifest:
     """The manifest of ``kind`` at ``commit``."""
+    from cpv_hooks.manifest import ArtifactInfo, Manifest, parse_metrics
+
     arts = config.of_kind(kind)
     files = git.read_blobs([f"{commit}:{a.pointer}" for a in arts])
     infos: dict[str, ArtifactInfo] = {}
@@ -172,3 +177,35 @@ def retag(root: Path, tag: str, remote: str = "origin") -> str:
     git.run("tag", "-a", name, "-F", "-", commit, input=manifest.to_text())
     git.run("tag", "-d", tag)
     return name
+
+
+def read_manifests(git: Git, kind: Kind | None = None) -> list[Manifest]:
+    """The manifests of every cpv version tag (one git call), lowest version first.
+
+    Tags whose manifest is malformed are reported by :func:`read_manifest`, not listed here.
+    """
+    from cpv_hooks.manifest import parse_manifest
+
+    out = git.run("for-each-ref", "refs/tags", "--format=%(refname:short)%00%(contents)%1e")
+    found: list[tuple[tuple[int, int], Manifest]] = []
+    for record in out.split("\x1e"):
+        name, _, text = record.lstrip("\n").partition("\0")
+        parsed = parse_tag(name)
+        if not parsed or (kind and parsed[0] != kind):
+            continue
+        try:
+            found.append(((parsed[1].major, parsed[1].minor), parse_manifest(name, text)))
+        except ValidationError:
+            continue
+    return [m for _, m in sorted(found, key=lambda item: (item[1].kind, item[0]))]
+
+
+def read_manifest(git: Git, tag: str) -> Manifest:
+    """The manifest of one tag; a missing tag or a malformed manifest raises."""
+    from cpv_hooks.manifest import parse_manifest
+
+    if not git.ok("rev-parse", "--verify", "-q", f"refs/tags/{tag}"):
+        raise CheckpointNotFoundError(
+            f"there is no version {tag}", "list versions with `cpv model list-tags`"
+        )
+    return parse_manifest(tag, git.run("tag", "-l", "--format=%(contents)", tag))

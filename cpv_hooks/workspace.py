@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cpv_hooks.errors import DVCError, ValidationError
+from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
 from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5, parse_pointer
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 from cpv_hooks.storage import cache_dir, fetch, open_remote
@@ -209,6 +209,35 @@ class Workspace:
         cache = Cache(cache_dir(self.root))
         files = [path] if not path.is_dir() else [path / rel for rel, _ in _walk(path, "")]
         return all(cache.has(file_md5(f)) for f in files)
+
+    def set_aside(self, art: Artifact) -> Path:
+        """Move the work tree's copy of ``art`` under ``.git/cpv/set-aside/``; returns where."""
+        from cpv_hooks.config import now
+
+        stamp = now().strftime("%Y%m%dT%H%M%S%f")
+        dest = self._state_path.parent / "set-aside" / stamp / art.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.root / art.path, dest)
+        self.state.pop(art.path, None)
+        return dest
+
+    @contextmanager
+    def locked(self, timeout: float = 600) -> Iterator[None]:
+        """Serialise cpv operations on this repo (hooks and API alike)."""
+        from filelock import FileLock, Timeout
+
+        self._state_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self._state_path.parent / "lock"))
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout as exc:
+            raise RepositoryError(
+                "another cpv operation holds this repo's lock", "wait for it to finish, then retry"
+            ) from exc
+        try:
+            yield
+        finally:
+            lock.release()
 
     def ensure_cached(self, pointers: list[Pointer]) -> int:
         """Download into the cache what ``pointers`` need and it lacks; returns objects fetched."""

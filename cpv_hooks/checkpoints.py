@@ -1,0 +1,740 @@
+"""The Python API of the design: model, data and combined checkpoints of one model repo.
+
+It drives the same code as the git hooks (``workspace``, ``tagging``, ``push``), so a
+training script or a notebook gets the same versions without knowing git.
+
+    m = ModelsCheckpointsManage("vision", "resnet50", repo_path="...")
+    tag = m.upload_model_checkpoint("runs/42/model.bin", metrics={"acc": 0.91})
+    art = m.load_model("v0.3")      # ModelArtifacts: local path, md5 verified, metadata
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cpv_hooks import config as cfg
+from cpv_hooks.errors import (
+    CheckpointNotFoundError,
+    GitError,
+    RepositoryError,
+    ValidationError,
+)
+from cpv_hooks.manifest import Manifest
+from cpv_hooks.pointers import Cache, Pointer, file_md5, parse_pointer
+from cpv_hooks.push import RefUpdate, publish
+from cpv_hooks.repo import ZERO_SHA, Artifact, Git, load_repo_config, validate_name
+from cpv_hooks.storage import cache_dir, export, open_remote
+from cpv_hooks.tagging import read_manifest, read_manifests, tag_commit
+from cpv_hooks.versions import Directive, Kind, latest, parse_version, tag_for
+from cpv_hooks.workspace import Workspace
+
+log = logging.getLogger("cpv")
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")  # the API does the hooks' work in-process
+
+
+@dataclass
+class Options:
+    """The kwargs every API method takes (seeds, section 6)."""
+
+    verbose: bool = False
+    dry_run: bool = False
+    force: bool = False
+    use_cache: bool = True
+    push: bool = True
+    repo_path: str | Path | None = None
+    working_dir: str | Path | None = None
+    log_file: str | Path | None = None
+
+    @classmethod
+    def of(cls, base: Options | None = None, **kwargs: Any) -> Options:
+        known = {k: v for k, v in kwargs.items() if k in cls.__dataclass_fields__}
+        unknown = set(kwargs) - set(known) - {"output_dir", "repo_url", "message", "version_tag"}
+        if unknown:
+            raise ValidationError(
+                f"unknown option(s) {', '.join(sorted(unknown))}",
+                f"use {', '.join(cls.__dataclass_fields__)}",
+            )
+        merged = dict(base.__dict__) if base else {}
+        merged.update(known)
+        return cls(**merged)
+
+
+@dataclass
+class ModelArtifacts:
+    """A model version on this machine: ``path`` holds bytes whose md5 was verified."""
+
+    tag: str
+    path: Path
+    md5: str
+    size: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataArtifacts:
+    """A data version on this machine: ``path`` is a directory of md5-verified files."""
+
+    tag: str
+    path: Path
+    md5: str
+    size: int
+    nfiles: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """What an operation did, or would do under ``dry_run``."""
+
+    action: str
+    tags: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    upload_objects: int = 0
+    dry_run: bool = False
+
+
+class _Checkpoints:
+    """What the model, data and combined managers share."""
+
+    kinds: tuple[Kind, ...] = ("model", "data")
+
+    def __init__(self, team_name: str, model_name: str, **kwargs: Any) -> None:
+        self.team_name = validate_name(team_name, "team name")
+        self.model_name = validate_name(model_name, "model name")
+        self.options = Options.of(**kwargs)
+        base = Path(self.options.working_dir or os.getcwd())
+        self.repo_path = Path(self.options.repo_path or base / model_name).expanduser().resolve()
+        self.last_plan: Plan | None = None
+        _setup_logging(self.options)
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _opts(self, kwargs: dict[str, Any]) -> Options:
+        opts = Options.of(self.options, **kwargs)
+        _setup_logging(opts)
+        return opts
+
+    @property
+    def git(self) -> Git:
+        root = self.repo_path
+        if not (root / ".git").exists():
+            raise RepositoryError(
+                f"{root} is not a cpv model repo",
+                "create it with import_model_init() / `cpv init`, or pass repo_path",
+            )
+        conf = load_repo_config(root)
+        if (conf.team, conf.model) not in (("", ""), (self.team_name, self.model_name)):
+            raise RepositoryError(
+                f"{root} holds {conf.team}/{conf.model}, not {self.team_name}/{self.model_name}",
+                "pass the right repo_path",
+            )
+        return Git(root)
+
+    def _workspace(self) -> Workspace:
+        return Workspace(self.repo_path, self.git)
+
+    def _tag(self, kind: Kind, tag: str | None) -> str:
+        """The full tag name of ``kind`` for a version (None: the latest)."""
+        git = self.git
+        if tag is None:
+            top = latest(git.tags(), kind)
+            if top is None:
+                raise CheckpointNotFoundError(
+                    f"there is no {kind} version yet", f"upload one with `cpv {kind} upload`"
+                )
+            return top.tag(kind)
+        name = tag_for(kind, tag)
+        if name not in git.tags():
+            raise CheckpointNotFoundError(
+                f"there is no {kind} version {name}", f"list versions with `cpv {kind} list-tags`"
+            )
+        return name
+
+    def _artifacts(self, kind: Kind) -> tuple[Artifact, ...]:
+        return tuple(a for a in load_repo_config(self.repo_path).of_kind(kind) if a.store == "dvc")
+
+    def _pointer_at(self, ref: str, art: Artifact, git: Git | None = None) -> Pointer:
+        git = git or self.git
+        spec = f"{ref}:{art.pointer}"
+        data = git.read_blobs([spec]).get(spec)
+        if data is None:
+            raise CheckpointNotFoundError(
+                f"{art.pointer} does not exist at {ref}", "pick a version that has it (list-tags)"
+            )
+        return parse_pointer(data, f"{art.pointer}@{ref}")
+
+    # -- reading ----------------------------------------------------------------------
+
+    def list_tags(self, kind: Kind) -> list[str]:
+        """Version tags of ``kind``, lowest first."""
+        return [m.tag for m in read_manifests(self.git, kind)]
+
+    def versions(self, kind: Kind | None = None) -> list[Manifest]:
+        """The manifests of every version (of ``kind``), from the tags alone."""
+        return read_manifests(self.git, kind)
+
+    def metadata(self, kind: Kind, tag: str | None) -> dict[str, Any]:
+        """Date, author, message, sizes, hashes and metrics of a version."""
+        return read_manifest(self.git, self._tag(kind, tag)).model_dump(by_alias=True)
+
+    def export(
+        self,
+        kind: Kind,
+        tag: str | None,
+        output_dir: str | Path | None,
+        repo_url: str | None = None,
+        **kwargs: Any,
+    ) -> list[tuple[Path, Pointer, str]]:
+        """Write the artifacts of a version to ``output_dir`` without touching the work tree."""
+        opts = self._opts(kwargs)
+        if repo_url:
+            return export_from_url(repo_url, kind, tag, output_dir, opts)
+        name = self._tag(kind, tag)
+        out = Path(output_dir or Path.cwd()).expanduser().resolve()
+        done = []
+        for art in self._artifacts(kind):
+            ptr = self._pointer_at(name, art)
+            dest = out / art.path
+            _check_free(dest, opts.force)
+            if not opts.dry_run:
+                out.mkdir(parents=True, exist_ok=True)
+                if dest.exists():
+                    _remove(dest)
+                export(
+                    ptr,
+                    dest,
+                    Cache(cache_dir(self.repo_path)),
+                    lambda: open_remote(self.repo_path),
+                    opts.use_cache,
+                )
+            done.append((dest, ptr, name))
+        log.info("exported %s to %s", name, out)
+        return done
+
+    # -- writing ----------------------------------------------------------------------
+
+    def commit_version(
+        self,
+        kind: Kind | None,
+        message: str,
+        version_tag: str | None,
+        opts: Options,
+        placed: tuple[Artifact, ...] = (),
+    ) -> Plan:
+        """Commit what changed in the work tree as the next version(s), tag, upload, push."""
+        ws = self._workspace()
+        git = ws.git
+        if git.run("symbolic-ref", "-q", "HEAD", check=False) == "":
+            raise GitError(
+                "HEAD is detached (a version is checked out)",
+                "check out your branch first, e.g. `git checkout main`",
+            )
+        directive = Directive(explicit=parse_version(version_tag)) if version_tag else Directive()
+        with ws.locked():
+            changed = ws.changed()
+            changed += [a for a in placed if a not in changed]
+            ws.check_limits([a for a in changed if (ws.root / a.path).exists()])
+            plan = Plan("commit", changed=[a.path for a in changed], dry_run=opts.dry_run)
+            if opts.dry_run:
+                kinds = sorted({a.kind for a in changed} | ({kind} if kind else set()))
+                existing = git.tags()
+                plan.tags = [_next(existing, k, directive) for k in kinds]
+                return plan
+            ws.add(changed)
+            paths = [a.pointer for a in ws.config.artifacts if (ws.root / a.pointer).exists()]
+            git.run(
+                "add", "--", *paths, *([".gitignore"] if (ws.root / ".gitignore").exists() else [])
+            )
+            if git.ok("diff", "--cached", "--quiet", "HEAD"):
+                # nothing new: version HEAD itself if it has no tag of that kind yet
+                plan.tags = tag_commit(ws.root, "HEAD", directive, kinds=[kind] if kind else None)
+                if not plan.tags:
+                    what = ", ".join(a.path for a in ws.config.artifacts)
+                    raise ValidationError(
+                        f"nothing changed since the last version ({what})",
+                        "write the new model or data first, or give its path",
+                    )
+            else:
+                git.run(*NO_HOOKS, *git.identity_args(), "commit", "-q", "-m", message)
+                plan.tags = tag_commit(ws.root, "HEAD", directive)
+        if opts.push:
+            plan.upload_objects = self._publish(plan.tags)
+        return plan
+
+    def _publish(self, tags: list[str]) -> int:
+        """Upload the data of ``tags`` (always), then push branch and tags to origin (if any)."""
+        git = self.git
+        head = git.run("rev-parse", "HEAD")
+        updates = [
+            RefUpdate(f"refs/tags/{t}", git.run("rev-parse", t), f"refs/tags/{t}", ZERO_SHA)
+            for t in tags
+        ] or [RefUpdate("HEAD", head, "refs/heads/x", ZERO_SHA)]
+        remotes = git.run("remote").split()
+        result = publish(git.root, updates, remotes[0] if remotes else "origin")
+        if "origin" in remotes:
+            branch = git.run("symbolic-ref", "--short", "HEAD")
+            proc = subprocess.run(
+                ["git", "push", "--no-verify", "-q", "origin", branch, *tags],
+                cwd=git.root,
+                capture_output=True,
+                text=True,
+            )
+            if proc.returncode != 0:
+                last = proc.stderr.strip().splitlines()[-1:] or [""]
+                raise GitError(
+                    f"git push to origin failed: {last[0]}",
+                    "pull first (git pull), or renumber a taken tag with `cpv retag`",
+                )
+        return result.objects
+
+    def place(self, art: Artifact, source: str | Path, opts: Options) -> bool:
+        """Copy ``source`` to where ``art`` lives, keeping unsaved work recoverable.
+
+        Returns whether anything was (or, under dry_run, would be) replaced.
+        """
+        src = Path(source).expanduser().resolve()
+        dest = self.repo_path / art.path
+        if not src.exists():
+            raise ValidationError(
+                f"{src} does not exist", "give the path of the new file or directory"
+            )
+        if src == dest.resolve() or _same_file(src, dest):
+            return False
+        if art.is_dir != src.is_dir():
+            want = "a directory" if art.is_dir else "a file"
+            raise ValidationError(f"{src} is not {want}", f"{art.path} takes {want}")
+        if opts.dry_run:
+            return True
+        self.keep_unsaved(art, opts)
+        tmp = dest.with_name(f".cpv-tmp-{dest.name}")
+        _remove(tmp)
+        if src.is_dir():
+            shutil.copytree(src, tmp, symlinks=False)
+        else:
+            shutil.copyfile(src, tmp)
+        _remove(dest)
+        os.replace(tmp, dest)
+        return True
+
+    def keep_unsaved(self, art: Artifact, opts: Options) -> None:
+        """Refuse to replace unsaved work unless ``force``; with force, save it to the cache."""
+        ws = self._workspace()
+        if ws.is_saved(art):
+            return
+        if not opts.force:
+            raise ValidationError(
+                f"{art.path} has changes that are not versioned yet",
+                "version them first, or pass --force (they are then set aside)",
+            )
+        kept = ws.set_aside(art)
+        print(
+            f"cpv: your unversioned {art.path} was moved to {kept}; bring it back with "
+            f"`mv {kept} {self.repo_path / art.path}`",
+            file=sys.stderr,
+        )
+
+    def revert(self, kinds: tuple[Kind, ...], tag: str, message: str | None, opts: Options) -> Plan:
+        """Bring ``kinds`` back to version ``tag`` and commit that as a new version."""
+        names = {k: self._tag(k, tag) for k in kinds}
+        ws = self._workspace()
+        arts = [a for a in ws.config.artifacts if a.kind in kinds]
+        for art in arts:
+            if art.store == "dvc":
+                self.keep_unsaved(art, opts)
+        if opts.dry_run:
+            return Plan(
+                "revert", tags=list(names.values()), changed=[a.path for a in arts], dry_run=True
+            )
+        git = ws.git
+        for art in arts:
+            ref = names[art.kind]
+            if git.ok("cat-file", "-e", f"{ref}:{art.pointer}"):
+                git.run(*NO_HOOKS, "checkout", ref, "--", art.pointer)
+        report = Workspace(self.repo_path, git).sync()
+        if report.kept:
+            raise ValidationError(
+                f"could not restore {', '.join(report.kept)}", "see the message above"
+            )
+        text = message or "Revert " + ", ".join(f"{k} to {n}" for k, n in names.items())
+        return self.commit_version(None, text, None, Options.of(opts, force=True))
+
+
+class ModelsCheckpointsManage(_Checkpoints):
+    """Model checkpoints (``model.bin`` and ``metrics.log``) of one model repo."""
+
+    kinds = ("model",)
+
+    def import_model_init(self, data_path: str | Path | None = None, **kwargs: Any) -> None:
+        """Create the model repo (the cpv template) at ``repo_path``."""
+        from cpv_hooks.scaffold import create
+
+        opts = self._opts(kwargs)
+        if opts.dry_run:
+            return
+        create(
+            self.team_name,
+            self.model_name,
+            self.repo_path,
+            data_path=str(data_path) if data_path else None,
+        )
+
+    def upload_model_checkpoint(
+        self,
+        model_path: str | Path | None = None,
+        metrics: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Version a model file (copied to model.bin) and its metrics; returns its tag."""
+        opts = self._opts(kwargs)
+        art = self._artifacts("model")[0]
+        placed = (art,) if model_path is not None and self.place(art, model_path, opts) else ()
+        if metrics is not None and not opts.dry_run:
+            conf = load_repo_config(self.repo_path)
+            lines = "".join(f"{k}: {float(v)}\n" for k, v in metrics.items())
+            (self.repo_path / conf.metrics).write_text(lines)
+        plan = self.commit_version(
+            "model",
+            kwargs.get("message") or _message("model", model_path, metrics),
+            kwargs.get("version_tag"),
+            opts,
+            placed,
+        )
+        self.last_plan = plan
+        return next(t for t in plan.tags if not t.startswith("data-"))
+
+    def tag_model_checkpoint(
+        self, version_tag: str | None = None, message: str | None = None, **kwargs: Any
+    ) -> str:
+        """Version the current model.bin (dvc add, commit, tag); returns the tag."""
+        opts = self._opts(kwargs)
+        plan = self.commit_version("model", message or "Model checkpoint", version_tag, opts)
+        self.last_plan = plan
+        return next(t for t in plan.tags if not t.startswith("data-"))
+
+    def read_checkpoint_tag(self, **kwargs: Any) -> list[str]:
+        """All model version tags, lowest first."""
+        self._opts(kwargs)
+        return self.list_tags("model")
+
+    def download_model_checkpoint(self, tag: str | None = None, **kwargs: Any) -> ModelArtifacts:
+        """Write a model version to ``output_dir`` (default: current dir) without a checkout."""
+        repo_url = kwargs.pop("repo_url", None)
+        dest, ptr, name = self.export(
+            "model", tag, kwargs.pop("output_dir", None), repo_url, **kwargs
+        )[0]
+        meta = {} if repo_url else self.metadata("model", name)
+        return ModelArtifacts(name, dest, ptr.md5, ptr.size, meta.get("metrics", {}), meta)
+
+    def load_model(self, tag: str | None = None, **kwargs: Any) -> ModelArtifacts:
+        """A verified local copy of a model version (read-only, in the DVC cache)."""
+        opts = self._opts(kwargs)
+        name = self._tag("model", tag)
+        art = self._artifacts("model")[0]
+        ptr = self._pointer_at(name, art)
+        ws = self._workspace()
+        cache = Cache(cache_dir(self.repo_path))
+        if not (opts.use_cache and cache.has(ptr.md5)) or file_md5(cache.path(ptr.md5)) != ptr.md5:
+            cache.path(ptr.md5).unlink(missing_ok=True)
+            ws.ensure_cached([ptr])
+        meta = self.metadata("model", name)
+        return ModelArtifacts(
+            name, cache.path(ptr.md5), ptr.md5, ptr.size, meta.get("metrics", {}), meta
+        )
+
+    def revert_model_checkpoint(self, tag: str, **kwargs: Any) -> str:
+        """Bring model.bin and metrics.log back to ``tag``, committed as a new version."""
+        opts = self._opts(kwargs)
+        plan = self.revert(("model",), tag, kwargs.get("message"), opts)
+        self.last_plan = plan
+        return plan.tags[0] if plan.tags else ""
+
+    def get_model_metadata(self, tag: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Timestamp, author, message, size, hash and metrics of a model version."""
+        self._opts(kwargs)
+        return self.metadata("model", tag)
+
+
+class DataCheckpointsManage(_Checkpoints):
+    """Training-data checkpoints (``data/``) of one model repo."""
+
+    kinds = ("data",)
+
+    def import_data_init(self, data_path: str | Path, **kwargs: Any) -> None:
+        """Put the first training data into the repo's data/ and version it."""
+        self.upload_data_checkpoint(data_path, **kwargs)
+
+    def upload_data_checkpoint(self, data_path: str | Path | None = None, **kwargs: Any) -> str:
+        """Version a data directory (copied to data/); returns its data tag."""
+        opts = self._opts(kwargs)
+        art = self._artifacts("data")[0]
+        placed = (art,) if data_path is not None and self.place(art, data_path, opts) else ()
+        plan = self.commit_version(
+            "data",
+            kwargs.get("message") or _message("data", data_path, None),
+            kwargs.get("version_tag"),
+            opts,
+            placed,
+        )
+        self.last_plan = plan
+        return next(t for t in plan.tags if t.startswith("data-"))
+
+    def tag_data_checkpoint(
+        self, version_tag: str | None = None, message: str | None = None, **kwargs: Any
+    ) -> str:
+        """Version the current data/ (dvc add, commit, tag); returns the data tag."""
+        opts = self._opts(kwargs)
+        plan = self.commit_version("data", message or "Data checkpoint", version_tag, opts)
+        self.last_plan = plan
+        return next(t for t in plan.tags if t.startswith("data-"))
+
+    def read_data_checkpoint_tag(self, **kwargs: Any) -> list[str]:
+        """All data version tags, lowest first."""
+        self._opts(kwargs)
+        return self.list_tags("data")
+
+    def download_data_checkpoint(self, tag: str | None = None, **kwargs: Any) -> str:
+        """Write a data version to ``output_dir`` without a checkout; returns its path."""
+        dest, _, _ = self.export(
+            "data", tag, kwargs.pop("output_dir", None), kwargs.pop("repo_url", None), **kwargs
+        )[0]
+        return str(dest)
+
+    def load_data(self, tag: str | None = None, **kwargs: Any) -> DataArtifacts:
+        """Like download_data_checkpoint, with the version's metadata."""
+        dest, ptr, name = self.export("data", tag, kwargs.pop("output_dir", None), None, **kwargs)[
+            0
+        ]
+        return DataArtifacts(
+            name, dest, ptr.md5, ptr.size, ptr.nfiles or 0, self.metadata("data", name)
+        )
+
+    def revert_data_checkpoint(self, tag: str, **kwargs: Any) -> str:
+        """Bring data/ back to ``tag``, committed as a new data version."""
+        opts = self._opts(kwargs)
+        plan = self.revert(("data",), tag, kwargs.get("message"), opts)
+        self.last_plan = plan
+        return plan.tags[0] if plan.tags else ""
+
+    def get_data_metadata(self, tag: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Size, file count, timestamp and hash of a data version."""
+        self._opts(kwargs)
+        meta = self.metadata("data", tag)
+        meta["version_count"] = len(self.list_tags("data"))
+        return meta
+
+
+class CombinedCheckpointsManage(_Checkpoints):
+    """Model and data together: one commit, both tags."""
+
+    def tag_model_and_data(
+        self,
+        version_tag: str | None = None,
+        model_message: str | None = None,
+        data_message: str | None = None,
+        **kwargs: Any,
+    ) -> tuple[str, str]:
+        """Commit model and data changes at once; returns (model tag, data tag).
+
+        A kind that did not change keeps its latest tag, returned as is.
+        """
+        opts = self._opts(kwargs)
+        message = "; ".join(m for m in (model_message, data_message) if m) or "Checkpoint"
+        plan = self.commit_version(None, message, version_tag, opts)
+        self.last_plan = plan
+        git = self.git
+
+        def pick(kind: Kind) -> str:
+            made = [t for t in plan.tags if t.startswith("data-") == (kind == "data")]
+            top = latest(git.tags(), kind)
+            return made[0] if made else (top.tag(kind) if top else "")
+
+        return pick("model"), pick("data")
+
+    def revert_model_and_data(self, tag: str, **kwargs: Any) -> list[str]:
+        """Bring model and data back to version ``tag`` (``v1.2`` names both kinds' v1.2)."""
+        opts = self._opts(kwargs)
+        plan = self.revert(("model", "data"), tag, kwargs.get("message"), opts)
+        self.last_plan = plan
+        return plan.tags
+
+    def get_combined_metadata(self, tag: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Metadata of the model and data versions ``tag`` names."""
+        self._opts(kwargs)
+        out: dict[str, Any] = {}
+        for kind in ("model", "data"):
+            try:
+                out[kind] = self.metadata(kind, tag)
+            except CheckpointNotFoundError:
+                out[kind] = None
+        return out
+
+
+# -- helpers --------------------------------------------------------------------------
+
+
+def _next(existing: list[str], kind: Kind, directive: Directive) -> str:
+    from cpv_hooks.versions import next_version
+
+    return next_version(existing, kind, directive).tag(kind)
+
+
+def _message(kind: str, source: str | Path | None, metrics: dict[str, float] | None) -> str:
+    parts = [f"{kind.capitalize()} checkpoint"]
+    if source:
+        parts.append(f"from {Path(source).name}")
+    if metrics:
+        parts.append(", ".join(f"{k}={v}" for k, v in metrics.items()))
+    return " ".join(parts[:2]) + (f" ({parts[2]})" if len(parts) > 2 else "")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return (
+        a.is_file()
+        and b.is_file()
+        and a.stat().st_size == b.stat().st_size
+        and file_md5(a) == file_md5(b)
+    )
+
+
+def _check_free(dest: Path, force: bool) -> None:
+    if dest.exists() and not force:
+        raise ValidationError(
+            f"{dest} already exists", "choose another --output-dir or pass --force"
+        )
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def export_from_url(
+    url: str, kind: Kind, tag: str | None, output_dir: str | Path | None, opts: Options
+) -> list[tuple[Path, Pointer, str]]:
+    """Download a version straight from a git URL: one shallow clone of one commit, no history."""
+    with tempfile.TemporaryDirectory(prefix="cpv-clone-") as tmp:
+        clone = Path(tmp) / "repo"
+        name = tag_for(kind, tag) if tag else None
+        args = ["clone", "-q", "--depth", "1", "--no-checkout"] + (
+            ["--branch", name] if name else []
+        )
+        proc = subprocess.run(["git", *args, url, str(clone)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            last = proc.stderr.strip().splitlines()[-1:] or [""]
+            raise GitError(
+                f"could not fetch {name or 'HEAD'} from {url}: {last[0]}",
+                "check the URL, your access (cpv validate) and the version name",
+            )
+        git = Git(clone)
+        if name is None:
+            subprocess.run(
+                ["git", "fetch", "-q", "--depth", "1", "origin", "refs/tags/*:refs/tags/*"],
+                cwd=clone,
+                capture_output=True,
+            )
+            top = latest(git.tags(), kind)
+            if top is None:
+                raise CheckpointNotFoundError(f"{url} has no {kind} version", "push one first")
+            name = top.tag(kind)
+            git.run("fetch", "-q", "--depth", "1", "origin", f"refs/tags/{name}:refs/tags/{name}")
+        git.run("checkout", "-q", name, "--", ".")
+        conf = load_repo_config(clone)
+        out = Path(output_dir or Path.cwd()).expanduser().resolve()
+        done = []
+        remote = functools.cache(lambda: open_remote(clone))
+        for art in (a for a in conf.of_kind(kind) if a.store == "dvc"):
+            data = (clone / art.pointer).read_bytes()
+            ptr = parse_pointer(data, f"{art.pointer}@{name}")
+            dest = out / art.path
+            _check_free(dest, opts.force)
+            if not opts.dry_run:
+                out.mkdir(parents=True, exist_ok=True)
+                _remove(dest)
+                export(ptr, dest, Cache(Path(tmp) / "cache"), remote, use_cache=False)
+            done.append((dest, ptr, name))
+        return done
+
+
+_LOG_READY: set[str] = set()
+
+
+def _setup_logging(opts: Options) -> None:
+    """Operation logs go to ``<config dir>/logs/cpv.log`` (or ``log_file``), secrets redacted."""
+    from cpv_hooks.logs import setup
+
+    target = str(opts.log_file or cfg.config_dir() / "logs" / "cpv.log")
+    if target not in _LOG_READY:
+        setup(Path(target), verbose=opts.verbose)
+        _LOG_READY.add(target)
+
+
+def diff(root: Path, a: str, b: str) -> dict[str, Any]:
+    """What changed from version (or any git ref) ``a`` to ``b``: metrics, model, data files."""
+    from cpv_hooks.manifest import parse_metrics
+
+    git = Git(root)
+    conf = load_repo_config(root)
+    for ref in (a, b):
+        if not git.ok("rev-parse", "--verify", "-q", f"{ref}^{{commit}}"):
+            raise CheckpointNotFoundError(
+                f"there is no version or commit {ref}", "list versions with `cpv checkpoint list`"
+            )
+    blobs = git.read_blobs([f"{r}:{x.pointer}" for r in (a, b) for x in conf.artifacts])
+    out: dict[str, Any] = {"from": a, "to": b, "metrics": {}, "artifacts": {}}
+    metrics = [
+        parse_metrics(blobs.get(f"{r}:{conf.metrics}", b"").decode("utf-8", "replace"))
+        for r in (a, b)
+    ]
+    for key in sorted(set(metrics[0]) | set(metrics[1])):
+        old, new = metrics[0].get(key), metrics[1].get(key)
+        out["metrics"][key] = {
+            "from": old,
+            "to": new,
+            "delta": None if old is None or new is None else new - old,
+        }
+    cache = Cache(cache_dir(root))
+    remote = functools.cache(lambda: open_remote(root))
+    for art in conf.dvc_artifacts:
+        ptrs = [
+            parse_pointer(blobs[f"{r}:{art.pointer}"], f"{art.pointer}@{r}")
+            if f"{r}:{art.pointer}" in blobs
+            else None
+            for r in (a, b)
+        ]
+        entry: dict[str, Any] = {
+            "from": ptrs[0].as_dict() if ptrs[0] else None,
+            "to": ptrs[1].as_dict() if ptrs[1] else None,
+            "changed": (ptrs[0].md5 if ptrs[0] else None) != (ptrs[1].md5 if ptrs[1] else None),
+        }
+        if art.is_dir and entry["changed"]:
+            listings = [_listing(cache, remote, p) for p in ptrs]
+            entry["added"] = sorted(set(listings[1]) - set(listings[0]))
+            entry["removed"] = sorted(set(listings[0]) - set(listings[1]))
+            entry["modified"] = sorted(
+                k for k in set(listings[0]) & set(listings[1]) if listings[0][k] != listings[1][k]
+            )
+        out["artifacts"][art.path] = entry
+    return out
+
+
+def _listing(cache: Cache, remote: Any, ptr: Pointer | None) -> dict[str, str]:
+    if ptr is None or not ptr.is_dir:
+        return {}
+    if not cache.has(ptr.md5):
+        from cpv_hooks.pointers import Obj
+        from cpv_hooks.storage import fetch
+
+        fetch(remote(), cache, [Obj(ptr.md5)])
+    return {e["relpath"]: e["md5"] for e in cache.dir_entries(ptr.md5)}
