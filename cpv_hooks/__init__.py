@@ -51,7 +51,24 @@ _EXPORTS = {
     "ValidationError": "cpv_hooks.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AWSError",
+    "CPVConfig",
+    "CPVError",
+    "CheckpointNotFoundError",
+    "CombinedCheckpointsManage",
+    "ConfigError",
+    "CredentialError",
+    "DVCError",
+    "DataArtifacts",
+    "DataCheckpointsManage",
+    "GitError",
+    "ModelArtifacts",
+    "ModelsCheckpointsManage",
+    "RepositoryError",
+    "StorageError",
+    "ValidationError",
+]
 
 
 def __getattr__(name: str) -> Any:
