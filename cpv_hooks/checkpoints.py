@@ -230,6 +230,7 @@ class _Checkpoints:
         version_tag: str | None,
         opts: Options,
         placed: tuple[Artifact, ...] = (),
+        noop_ok: bool = False,
     ) -> Plan:
         """Commit what changed in the work tree as the next version(s), tag, upload, push."""
         ws = self._workspace()
@@ -258,7 +259,7 @@ class _Checkpoints:
             if git.ok("diff", "--cached", "--quiet", "HEAD"):
                 # nothing new: version HEAD itself if it has no tag of that kind yet
                 plan.tags = tag_commit(ws.root, "HEAD", directive, kinds=[kind] if kind else None)
-                if not plan.tags:
+                if not plan.tags and not noop_ok:
                     what = ", ".join(a.path for a in ws.config.artifacts)
                     raise ValidationError(
                         f"nothing changed since the last version ({what})",
@@ -366,7 +367,7 @@ class _Checkpoints:
                 f"could not restore {', '.join(report.kept)}", "see the message above"
             )
         text = message or "Revert " + ", ".join(f"{k} to {n}" for k, n in names.items())
-        return self.commit_version(None, text, None, Options.of(opts, force=True))
+        return self.commit_version(None, text, None, Options.of(opts, force=True), noop_ok=True)
 
 
 class ModelsCheckpointsManage(_Checkpoints):

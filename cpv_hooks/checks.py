@@ -30,7 +30,7 @@ class Check:
 def probe_storage(remote: Remote) -> Check:
     """Write, read back and delete a small object under the remote's prefix."""
     name = f"storage {remote.url}"
-    probe = Obj(f"cpv-probe-{uuid.uuid4().hex}")
+    probe = Obj("probe", name=f"cpv-validate/{uuid.uuid4().hex}")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "probe"

@@ -182,6 +182,9 @@ def _print_plan(plan: Any, what: str) -> None:
             f"dry run: would version {changed} as {', '.join(plan.tags) or '-'}; nothing changed"
         )
         return
+    if not plan.tags:
+        click.echo("already there: nothing to version")
+        return
     sent = f", uploaded {plan.upload_objects} object(s)" if plan.upload_objects else ""
     click.echo(f"{what} {', '.join(plan.tags)}{sent}")
 

@@ -82,10 +82,11 @@ class Obj:
 
     md5: str
     size: int = -1
+    name: str = ""  # a key of its own instead of the md5 layout (cpv validate's probe)
 
     @property
     def key(self) -> str:
-        return object_key(self.md5)
+        return self.name or object_key(self.md5)
 
 
 class Cache:

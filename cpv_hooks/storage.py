@@ -134,12 +134,15 @@ class S3Remote:
         return self._client
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return fn()
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
+        except (ClientError, S3UploadFailedError) as exc:
+            cause = exc if isinstance(exc, ClientError) else exc.__context__
+            response = getattr(cause, "response", {}) or {}
+            code = str(response.get("Error", {}).get("Code", "")) or type(exc).__name__
             if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
                 raise CredentialError(
                     f"S3 refused {what} on {self.url} ({code})",
