@@ -376,9 +376,14 @@ class ModelsCheckpointsManage(_Checkpoints):
     kinds = ("model",)
 
     def import_model_init(self, data_path: str | Path | None = None, **kwargs: Any) -> None:
-        """Create the model repo (the cpv template) at ``repo_path``."""
-        from cpv_hooks.scaffold import create
+        """Create the model repo (the cpv template) at ``repo_path``.
 
+        Template variables (``storage``, ``s3_bucket``, ``s3_region``, ``s3_endpoint_url``,
+        ``aws_profile``, ``aws_credential_path``, ``git_remote_url``) may be passed as kwargs.
+        """
+        from cpv_hooks.scaffold import TEMPLATE_VARIABLES, create
+
+        variables = {k: kwargs.pop(k) for k in list(kwargs) if k in TEMPLATE_VARIABLES}
         opts = self._opts(kwargs)
         if opts.dry_run:
             return
@@ -387,6 +392,7 @@ class ModelsCheckpointsManage(_Checkpoints):
             self.model_name,
             self.repo_path,
             data_path=str(data_path) if data_path else None,
+            **variables,
         )
 
     def upload_model_checkpoint(

@@ -18,6 +18,17 @@ from cpv_hooks.repo import Git, validate_name
 from cpv_hooks.tagging import tag_commit
 from cpv_hooks.workspace import Workspace, quiet_dvc
 
+TEMPLATE_VARIABLES = (
+    "storage",
+    "s3_bucket",
+    "s3_region",
+    "s3_endpoint_url",
+    "aws_profile",
+    "aws_credential_path",
+    "dvc_remote_name",
+    "git_remote_url",
+)
+
 
 def s3_settings(ctx: dict[str, Any], stored: AWSSettings | None) -> AWSSettings | None:
     """The S3 settings a new repo gets, or None for the local fallback remote."""

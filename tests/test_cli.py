@@ -10,8 +10,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-
-from conftest import S3, git, write_model
+from conftest import S3, write_model
 
 from cpv_hooks.cli import cli, main
 
@@ -45,12 +44,24 @@ def test_every_command_and_option_has_help() -> None:
 
     walk(cli, "cpv")
     top = cpv("--help").output
-    for name in ("init", "aws-config", "bitbucket-config", "validate", "model", "data",
-                 "checkpoint", "diff", "install", "retag"):
+    for name in (
+        "init",
+        "aws-config",
+        "bitbucket-config",
+        "validate",
+        "model",
+        "data",
+        "checkpoint",
+        "diff",
+        "install",
+        "retag",
+    ):
         assert name in top
-    for group, subs in {"model": ["upload", "download", "list-tags", "revert", "info"],
-                        "data": ["upload", "download", "list-tags", "revert", "info"],
-                        "checkpoint": ["create", "list", "revert"]}.items():
+    for group, subs in {
+        "model": ["upload", "download", "list-tags", "revert", "info"],
+        "data": ["upload", "download", "list-tags", "revert", "info"],
+        "checkpoint": ["create", "list", "revert"],
+    }.items():
         text = cpv(group, "--help").output
         assert all(s in text for s in subs)
 
@@ -92,7 +103,10 @@ def test_data_and_checkpoint_commands(repo: Path, tmp_path: Path) -> None:
     created = cpv("checkpoint", "create", "-m", "both")
     assert "v0.1" in created.output and "data-v0.2" in created.output
     assert {r["tag"] for r in json.loads(cpv("checkpoint", "list", "--json").output)} == {
-        "v0.1", "data-v0.1", "data-v0.2"}
+        "v0.1",
+        "data-v0.1",
+        "data-v0.2",
+    }
     assert cpv("data", "list-tags").output.count("data-v") == 2
     assert "2 files" in cpv("data", "info").output
     out = tmp_path / "old"
@@ -118,13 +132,24 @@ def test_diff_reports_metric_deltas(repo: Path, tmp_path: Path) -> None:
     assert cpv("diff", "v0.1", "nope").exit_code == 7
 
 
-def test_aws_config_stores_paths_not_keys(repo: Path, s3: S3, tmp_path: Path,
-                                          isolated_env: Path) -> None:
+def test_aws_config_stores_paths_not_keys(
+    repo: Path, s3: S3, tmp_path: Path, isolated_env: Path
+) -> None:
     creds = tmp_path / "aws-credentials"
-    creds.write_text("[team]\naws_access_key_id = AKIAFAKEFAKEFAKEFAKE\n"
-                     "aws_secret_access_key = testing\n")
-    result = cpv("aws-config", "-c", creds, "-p", "team", "--bucket", s3.bucket,
-                 "--endpoint-url", s3.endpoint)
+    creds.write_text(
+        "[team]\naws_access_key_id = AKIAFAKEFAKEFAKEFAKE\naws_secret_access_key = testing\n"
+    )
+    result = cpv(
+        "aws-config",
+        "-c",
+        creds,
+        "-p",
+        "team",
+        "--bucket",
+        s3.bucket,
+        "--endpoint-url",
+        s3.endpoint,
+    )
     assert result.exit_code == 0, result.output
     stored = (isolated_env / ".cpv" / "config.json").read_text()
     assert str(creds) in stored and "AKIA" not in stored

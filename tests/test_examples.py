@@ -1,0 +1,31 @@
+"""The examples run as a user would run them, against the moto S3 server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, S3, run
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("basic_model_versioning.py", "reverted to v0.1 as v0.3"),
+        ("multi_team_management.py", "nlp/bert-small v0.1"),
+        ("experiment_tracking.py", "best run: v0.3"),
+    ],
+)
+def test_example_runs_against_s3(
+    script: str, expected: str, s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CPV_S3_BUCKET", s3.bucket)
+    monkeypatch.setenv("CPV_S3_ENDPOINT", s3.endpoint)
+    monkeypatch.setenv("CPV_EXAMPLE_DIR", str(tmp_path / "work"))
+    proc = run(sys.executable, ROOT / "examples" / script)
+    assert expected in proc.stdout
+    assert s3.list_keys(), "the example stored nothing on S3"
+    assert all(k.split("/")[0] in ("vision", "nlp", "research") for k in s3.list_keys())
+    assert os.environ["CPV_S3_BUCKET"] == s3.bucket
