@@ -689,7 +689,7 @@ def _setup_logging(opts: Options) -> None:
 
 def diff(root: Path, a: str, b: str) -> dict[str, Any]:
     """What changed from version (or any git ref) ``a`` to ``b``: metrics, model, data files."""
-    from cpv_hooks.manifest import parse_metrics
+    from cpv_hooks.metrics import parse_metrics
 
     git = Git(root)
     conf = load_repo_config(root)

@@ -155,7 +155,7 @@ def _manager(ctx: click.Context, cls_name: str) -> Any:
 
 def _parse_metrics(items: tuple[str, ...], metrics_file: Path | None) -> dict[str, float] | None:
     from cpv_hooks.errors import ValidationError
-    from cpv_hooks.manifest import parse_metrics
+    from cpv_hooks.metrics import parse_metrics
 
     if metrics_file is not None:
         return parse_metrics(metrics_file.read_text())

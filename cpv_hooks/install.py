@@ -1,9 +1,8 @@
-"""Setting up a clone: the hooks (pre-commit's and cpv's native pre-push) and its artifacts."""
+"""Setting up a clone: cpv's native git hooks, then the artifacts of the checked-out commit."""
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from cpv_hooks.errors import RepositoryError
 from cpv_hooks.repo import Git, find_root
 from cpv_hooks.workspace import SyncReport, Workspace
 
-NATIVE_HOOKS = ("pre-push",)
+HOOK_TYPES = ("pre-commit", "post-commit", "post-checkout", "post-merge", "pre-push")
 
 
 def data_dir(name: str) -> Path:
@@ -23,31 +22,25 @@ def data_dir(name: str) -> Path:
 
 
 def install_hooks(root: Path) -> list[str]:
-    """Install pre-commit's hooks (as listed in .pre-commit-config.yaml) and cpv's native ones."""
+    """Install cpv's native hook script for every stage cpv serves.
+
+    Each runs cpv's hook directly and hands the config's other hooks to the pre-commit
+    framework (see ``hooks/cpv-hook``). A pre-commit hook already there is replaced.
+    """
     if not (root / ".pre-commit-config.yaml").exists():
         raise RepositoryError(
             f"{root} has no .pre-commit-config.yaml",
             "run this in a repo made by `cpv init` or the cpv template",
         )
-    proc = subprocess.run(
-        [sys.executable, "-m", "pre_commit", "install"], cwd=root, capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise RepositoryError(
-            f"pre-commit install failed: {detail[-1] if detail else ''}",
-            "fix the cause shown (e.g. unset core.hooksPath) and run `cpv install`",
-        )
     hooks_dir = Git(root).git_dir() / "hooks"
     hooks_dir.mkdir(exist_ok=True)
-    for name in NATIVE_HOOKS:
-        text = (data_dir("hooks") / name).read_text().replace("@PYTHON@", sys.executable)
+    text = (data_dir("hooks") / "cpv-hook").read_text().replace("@PYTHON@", sys.executable)
+    for name in HOOK_TYPES:
         dest = hooks_dir / name
-        legacy = hooks_dir / f"{name}.legacy"
-        legacy.unlink(missing_ok=True)
+        (hooks_dir / f"{name}.legacy").unlink(missing_ok=True)
         dest.write_text(text)
         os.chmod(dest, 0o755)
-    return ["pre-commit", "post-commit", "post-checkout", "post-merge", *NATIVE_HOOKS]
+    return list(HOOK_TYPES)
 
 
 def install(path: Path | str | None = None) -> SyncReport:

@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cpv_hooks.errors import ConfigError, GitError, RepositoryError, ValidationError
 from cpv_hooks.versions import Kind
@@ -82,13 +83,38 @@ class RepoConfig:
 def load_repo_config(root: Path) -> RepoConfig:
     """Read ``.cpv.yaml`` at ``root`` (defaults when absent)."""
     path = root / REPO_CONFIG
-    if not path.exists():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
         return RepoConfig()
+    import json
+
+    # the parsed file is cached beside the hooks' state, so a no-op hook skips importing yaml
+    cache = root / ".git" / "cpv" / "repo-config.json"
+    key = [st.st_mtime_ns, st.st_size]
+    try:
+        cached = json.loads(cache.read_text())
+        if cached["key"] == key:
+            return _repo_config(cached["raw"], path)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     import yaml
 
     try:
         raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        raw = raw or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"{path} is malformed ({exc})", f"fix {REPO_CONFIG} (see README)"
+        ) from exc
+    config = _repo_config(raw or {}, path)
+    if cache.parent.parent.is_dir():
+        cache.parent.mkdir(exist_ok=True)
+        cache.write_text(json.dumps({"key": key, "raw": raw or {}}))
+    return config
+
+
+def _repo_config(raw: Any, path: Path) -> RepoConfig:
+    try:
         arts = (
             tuple(
                 Artifact(str(a["path"]).rstrip("/"), a.get("kind", "model"), a.get("store", "dvc"))
@@ -108,7 +134,7 @@ def load_repo_config(root: Path) -> RepoConfig:
             max_model_mb=float(limits.get("max_model_mb", 50000)),
             metrics=str(raw.get("metrics", "metrics.log")),
         )
-    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ConfigError(
             f"{path} is malformed ({exc})", f"fix {REPO_CONFIG} (see README)"
         ) from exc
@@ -160,6 +186,8 @@ class Git:
         ]
 
     def git_dir(self) -> Path:
+        if (self.root / ".git").is_dir() and "GIT_DIR" not in os.environ:
+            return self.root / ".git"
         return (self.root / self.run("rev-parse", "--git-dir")).resolve()
 
     def head(self) -> str | None:
@@ -235,6 +263,8 @@ def _parse_batch(data: bytes, paths: Sequence[str]) -> Iterable[tuple[str, bytes
 def find_root(start: Path | str | None = None) -> Path:
     """The top of the git work tree containing ``start``."""
     where = Path(start or os.getcwd())
+    if (where / ".git").is_dir() and "GIT_DIR" not in os.environ:
+        return where.resolve()  # git runs hooks at the top of the work tree: no git call
     proc = subprocess.run(
         ["git", "rev-parse", "--show-toplevel"], cwd=where, capture_output=True, text=True
     )

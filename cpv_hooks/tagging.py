@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cpv_hooks.errors import CheckpointNotFoundError, GitError, ValidationError
+from cpv_hooks.metrics import parse_metrics
 from cpv_hooks.pointers import parse_pointer
 from cpv_hooks.repo import Git, RepoConfig, load_repo_config
 from cpv_hooks.versions import (
@@ -19,6 +21,8 @@ from cpv_hooks.versions import (
     parse_tag,
 )
 
+MANIFEST_SCHEMA = 1
+
 if TYPE_CHECKING:  # pydantic is imported only when a tag is made or read
     from cpv_hooks.manifest import Manifest
 
@@ -29,13 +33,16 @@ def kinds_changed(git: Git, config: RepoConfig, commit: str) -> list[Kind]:
     return [k for k in KINDS if any(a.pointer in changed for a in config.of_kind(k))]
 
 
-def build_manifest(git: Git, config: RepoConfig, commit: str, kind: Kind, tag: str) -> Manifest:
-    """The manifest of ``kind`` at ``commit``."""
-    from cpv_hooks.manifest import ArtifactInfo, Manifest, parse_metrics
+def build_manifest(
+    git: Git, config: RepoConfig, commit: str, kind: Kind, tag: str
+) -> dict[str, Any]:
+    """The manifest of ``kind`` at ``commit`` (the schema is manifest.Manifest).
 
+    Built as plain JSON so that a versioned commit does not pay for importing pydantic.
+    """
     arts = config.of_kind(kind)
     files = git.read_blobs([f"{commit}:{a.pointer}" for a in arts])
-    infos: dict[str, ArtifactInfo] = {}
+    infos: dict[str, dict[str, Any]] = {}
     metrics: dict[str, float] = {}
     for art in arts:
         data = files.get(f"{commit}:{art.pointer}")
@@ -43,28 +50,33 @@ def build_manifest(git: Git, config: RepoConfig, commit: str, kind: Kind, tag: s
             continue
         if art.store == "dvc":
             ptr = parse_pointer(data, f"{art.pointer}@{commit[:8]}")
-            infos[art.path] = ArtifactInfo(md5=ptr.md5, size=ptr.size, nfiles=ptr.nfiles)
+            infos[art.path] = {**ptr.as_dict(), "store": "dvc"}
         else:
-            infos[art.path] = ArtifactInfo(
-                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                size=len(data),
-                store="git",
-            )
+            md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            infos[art.path] = {"md5": md5, "size": len(data), "store": "git"}
         if art.path == config.metrics:
             metrics = parse_metrics(data.decode("utf-8", "replace"))
-    fields = git.run("log", "-1", "--format=%an <%ae>%x00%aI%x00%s", commit).split("\0")
-    version = tag.removeprefix("data-")
-    return Manifest(
-        kind=kind,
-        tag=tag,
-        version=version,
-        commit=commit,
-        author=fields[0],
-        date=fields[1],
-        message=fields[2],
-        artifacts=infos,
-        metrics=metrics,
+    author, date, subject = git.run("log", "-1", "--format=%an <%ae>%x00%aI%x00%s", commit).split(
+        "\0"
     )
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "kind": kind,
+        "tag": tag,
+        "version": tag.removeprefix("data-"),
+        "commit": commit,
+        "author": author,
+        "date": date,
+        "message": subject,
+        "artifacts": infos,
+        "metrics": metrics,
+    }
+
+
+def manifest_text(manifest: dict[str, Any]) -> str:
+    """The tag message: a human subject line, a blank line, then the JSON."""
+    body = json.dumps(manifest, indent=1)
+    return f"cpv {manifest['kind']} {manifest['tag']}: {manifest['message']}\n\n{body}\n"
 
 
 def tag_commit(
@@ -80,6 +92,9 @@ def tag_commit(
     """
     git = Git(root)
     config = load_repo_config(root)
+    kinds = kinds if kinds is not None else kinds_changed(git, config, commit)
+    if not kinds:
+        return []
     sha = git.run("rev-parse", "--verify", f"{commit}^{{commit}}")
     if directive is None:
         directive = parse_directive(git.run("log", "-1", "--format=%B", sha))
@@ -88,15 +103,15 @@ def tag_commit(
     existing = git.tags()
     here = {parsed[0] for parsed in map(parse_tag, git.tags_at(sha)) if parsed}
     created = []
-    for kind in kinds if kinds is not None else kinds_changed(git, config, sha):
+    for kind in kinds:
         if kind in here:
             continue
         name = next_version(existing, kind, directive).tag(kind)
         manifest = build_manifest(git, config, sha, kind, name)
-        dvc_sizes = [i.size for i in manifest.artifacts.values() if i.store == "dvc"]
+        dvc_sizes = [i["size"] for i in manifest["artifacts"].values() if i["store"] == "dvc"]
         if dvc_sizes and not any(dvc_sizes):
             continue
-        git.run("tag", "-a", name, "-F", "-", sha, input=manifest.to_text())
+        git.run("tag", "-a", name, "-F", "-", sha, input=manifest_text(manifest))
         existing.append(name)
         created.append(name)
     return created
@@ -174,7 +189,7 @@ def retag(root: Path, tag: str, remote: str = "origin") -> str:
     existing = [t for t in git.tags() if t != tag] + sorted(taken)
     name = next_version(existing, parsed[0], Directive()).tag(parsed[0])
     manifest = build_manifest(git, load_repo_config(root), commit, parsed[0], name)
-    git.run("tag", "-a", name, "-F", "-", commit, input=manifest.to_text())
+    git.run("tag", "-a", name, "-F", "-", commit, input=manifest_text(manifest))
     git.run("tag", "-d", tag)
     return name
 

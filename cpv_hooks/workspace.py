@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
-from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5, parse_pointer
+from cpv_hooks.pointers import Cache, Pointer, file_md5, parse_pointer
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
-from cpv_hooks.storage import cache_dir, fetch, open_remote
 
 MB = 1024 * 1024
 
@@ -202,11 +201,12 @@ class Workspace:
 
     def is_saved(self, art: Artifact) -> bool:
         """True when the work tree's copy of ``art`` is absent or already in the cache."""
+
         path = self.root / art.path
         rec = self.state.get(art.path)
         if not path.exists() or (rec is not None and rec["sig"] == signature(path)):
             return True
-        cache = Cache(cache_dir(self.root))
+        cache = self.cache()
         files = [path] if not path.is_dir() else [path / rel for rel, _ in _walk(path, "")]
         return all(cache.has(file_md5(f)) for f in files)
 
@@ -239,9 +239,17 @@ class Workspace:
         finally:
             lock.release()
 
+    def cache(self) -> Cache:
+        """The repo's DVC cache."""
+        from cpv_hooks.storage import cache_dir
+
+        return Cache(cache_dir(self.root))
+
     def ensure_cached(self, pointers: list[Pointer]) -> int:
         """Download into the cache what ``pointers`` need and it lacks; returns objects fetched."""
-        cache = Cache(cache_dir(self.root))
+        from cpv_hooks.storage import fetch, open_remote
+
+        cache = self.cache()
         remote = None
         total = 0
         for round_ in (1, 2):  # first the .dir listings, then the files they name
@@ -252,12 +260,6 @@ class Workspace:
                 fetch(remote, cache, want)
                 total += len(want)
         return total
-
-    def cache(self) -> Cache:
-        return Cache(cache_dir(self.root))
-
-    def objects(self, pointers: list[Pointer]) -> tuple[list[Obj], list[Obj]]:
-        return self.cache().objects(pointers)
 
     @contextmanager
     def _dvc(self) -> Iterator[Any]:

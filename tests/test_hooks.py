@@ -149,3 +149,40 @@ def test_ci_check_finds_data_missing_from_remote(
     proc = run(BIN / "pre-commit", "run", "--all-files", cwd=ci, check=False)
     assert proc.returncode != 0
     assert "missing on the remote: model.bin.dvc@" in proc.stdout + proc.stderr
+
+
+def test_pre_commit_framework_alone_drives_the_same_hooks(make_repo) -> None:
+    """A user who runs `pre-commit install` instead of `cpv install` gets the same behaviour."""
+    repo = make_repo()
+    for name in ("pre-commit", "post-commit", "post-checkout", "post-merge", "pre-push"):
+        (repo / ".git" / "hooks" / name).unlink()
+    run(BIN / "pre-commit", "install", cwd=repo)
+    assert "pre_commit" in (repo / ".git" / "hooks" / "pre-commit").read_text()
+    first = _version(repo, 1, "first")
+    _version(repo, 2, "second")
+    assert git(repo, "tag", "-l").stdout.split() == ["v0.1", "v0.2"]
+    git(repo, "checkout", "v0.1")
+    assert (repo / "model.bin").read_bytes() == first
+
+
+def test_native_hooks_chain_other_configured_hooks(make_repo) -> None:
+    repo = make_repo()
+    config = repo / ".pre-commit-config.yaml"
+    config.write_text(config.read_text() + """
+  - repo: local
+    hooks:
+      - id: no-todo
+        name: no TODO in train.py
+        entry: "TODO"
+        language: pygrep
+        files: train\\.py$
+""")
+    git(repo, "add", ".pre-commit-config.yaml")
+    git(repo, "commit", "-qm", "add a lint hook")
+    (repo / "train.py").write_text("# TODO: tune\n")
+    proc = git(repo, "commit", "-am", "todo", check=False)
+    assert proc.returncode != 0 and "no TODO in train.py" in proc.stdout + proc.stderr
+    (repo / "train.py").write_text("# tuned\n")
+    write_model(repo / "model.bin")
+    git(repo, "commit", "-am", "done")
+    assert git(repo, "tag", "-l").stdout.split() == ["v0.1"]

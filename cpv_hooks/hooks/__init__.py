@@ -36,13 +36,28 @@ def report(fn: Callable[[], int], prefix: str = "cpv") -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``cpv-hook <hook-name> [git's hook arguments]``."""
+    """``cpv-hook [--native] <hook-name> [git's hook arguments]``.
+
+    ``--native`` is what cpv's own git hook scripts pass: after cpv's hook, the other hooks
+    of ``.pre-commit-config.yaml`` for the stage run through the pre-commit framework.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    native = bool(args) and args[0] == "--native"
+    args = args[1:] if native else args
     if not args or args[0] not in HOOKS:
-        print(f"usage: cpv-hook {{{','.join(HOOKS)}}} [args...]", file=sys.stderr)
+        print(f"usage: cpv-hook [--native] {{{','.join(HOOKS)}}} [args...]", file=sys.stderr)
         return 2
-    module = importlib.import_module(f"cpv_hooks.hooks.{HOOKS[args[0]]}")
-    result: int = module.main(args[1:])
+    stage, rest = args[0], args[1:]
+    stdin = sys.stdin.buffer.read() if stage == "pre-push" else b""
+    module = importlib.import_module(f"cpv_hooks.hooks.{HOOKS[stage]}")
+    kwargs = {"stdin": stdin.decode()} if stage == "pre-push" else {}
+    result: int = module.main(rest, **kwargs)
+    if native and result == 0:
+        from cpv_hooks.hooks.chain import run_others
+        from cpv_hooks.repo import Git, find_root
+
+        root = find_root()
+        result = run_others(root, stage, rest, stdin, Git(root).git_dir() / "hooks")
     return result
 
 

@@ -18,14 +18,14 @@ from cpv_hooks.repo import find_root
 from cpv_hooks.workspace import Workspace
 
 
-def stage_pointers(ws: Workspace) -> tuple[list[str], bool]:
-    """Stage every pointer (and .gitignore) that differs from the index.
+def stage_pointers(ws: Workspace, added: bool) -> tuple[list[str], bool]:
+    """Stage every pointer that differs from the index (and .gitignore if DVC just added).
 
     Returns what was staged and whether the index matched HEAD before (git will then
     report "nothing to commit").
     """
     candidates = [a.pointer for a in ws.config.dvc_artifacts if (ws.root / a.pointer).exists()]
-    if (ws.root / ".gitignore").exists():
+    if added and (ws.root / ".gitignore").exists():
         candidates.append(".gitignore")
     out = ws.git.run("diff", "--name-only", "--", *candidates) if candidates else ""
     if not out:
@@ -41,7 +41,7 @@ def _run() -> int:
     changed = ws.changed()
     ws.check_limits(changed)
     ws.add(changed)
-    staged, was_clean = stage_pointers(ws)
+    staged, was_clean = stage_pointers(ws, bool(changed))
     if staged and was_clean and "GIT_INDEX_FILE" in os.environ:
         print(
             f"cpv: staged {', '.join(staged)}, the only change, after git had found nothing "
