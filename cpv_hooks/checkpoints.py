@@ -244,7 +244,7 @@ class _Checkpoints:
         with ws.locked():
             changed = ws.changed()
             changed += [a for a in placed if a not in changed]
-            ws.check_limits([a for a in changed if (ws.root / a.path).exists()])
+            ws.check_artifacts([a for a in changed if (ws.root / a.path).exists()])
             plan = Plan("commit", changed=[a.path for a in changed], dry_run=opts.dry_run)
             if opts.dry_run:
                 kinds = sorted({a.kind for a in changed} | ({kind} if kind else set()))
@@ -349,25 +349,24 @@ class _Checkpoints:
         names = {k: self._tag(k, tag) for k in kinds}
         ws = self._workspace()
         arts = [a for a in ws.config.artifacts if a.kind in kinds]
-        for art in arts:
-            if art.store == "dvc":
-                self.keep_unsaved(art, opts)
         if opts.dry_run:
-            return Plan(
-                "revert", tags=list(names.values()), changed=[a.path for a in arts], dry_run=True
-            )
-        git = ws.git
-        for art in arts:
-            ref = names[art.kind]
-            if git.ok("cat-file", "-e", f"{ref}:{art.pointer}"):
-                git.run(*NO_HOOKS, "checkout", ref, "--", art.pointer)
-        report = Workspace(self.repo_path, git).sync()
-        if report.kept:
-            raise ValidationError(
-                f"could not restore {', '.join(report.kept)}", "see the message above"
-            )
-        text = message or "Revert " + ", ".join(f"{k} to {n}" for k, n in names.items())
-        return self.commit_version(None, text, None, Options.of(opts, force=True), noop_ok=True)
+            changed = [a.path for a in arts]
+            return Plan("revert", tags=list(names.values()), changed=changed, dry_run=True)
+        with ws.locked():
+            for art in arts:
+                if art.store == "dvc":
+                    self.keep_unsaved(art, opts)
+            for art in arts:
+                ref = names[art.kind]
+                if ws.git.ok("cat-file", "-e", f"{ref}:{art.pointer}"):
+                    ws.git.run(*NO_HOOKS, "checkout", ref, "--", art.pointer)
+            report = Workspace(self.repo_path, ws.git).sync()
+            if report.kept:
+                raise ValidationError(
+                    f"could not restore {', '.join(report.kept)}", "see the message above"
+                )
+            text = message or "Revert " + ", ".join(f"{k} to {n}" for k, n in names.items())
+            return self.commit_version(None, text, None, Options.of(opts, force=True), noop_ok=True)
 
 
 class ModelsCheckpointsManage(_Checkpoints):
@@ -404,18 +403,14 @@ class ModelsCheckpointsManage(_Checkpoints):
         """Version a model file (copied to model.bin) and its metrics; returns its tag."""
         opts = self._opts(kwargs)
         art = self._artifacts("model")[0]
-        placed = (art,) if model_path is not None and self.place(art, model_path, opts) else ()
-        if metrics is not None and not opts.dry_run:
-            conf = load_repo_config(self.repo_path)
-            lines = "".join(f"{k}: {float(v)}\n" for k, v in metrics.items())
-            (self.repo_path / conf.metrics).write_text(lines)
-        plan = self.commit_version(
-            "model",
-            kwargs.get("message") or _message("model", model_path, metrics),
-            kwargs.get("version_tag"),
-            opts,
-            placed,
-        )
+        with self._workspace().locked():  # copy in + commit: one step for other processes
+            placed = (art,) if model_path is not None and self.place(art, model_path, opts) else ()
+            if metrics is not None and not opts.dry_run:
+                conf = load_repo_config(self.repo_path)
+                lines = "".join(f"{k}: {float(v)}\n" for k, v in metrics.items())
+                (self.repo_path / conf.metrics).write_text(lines)
+            message = kwargs.get("message") or _message("model", model_path, metrics)
+            plan = self.commit_version("model", message, kwargs.get("version_tag"), opts, placed)
         self.last_plan = plan
         return next(t for t in plan.tags if not t.startswith("data-"))
 
@@ -484,14 +479,10 @@ class DataCheckpointsManage(_Checkpoints):
         """Version a data directory (copied to data/); returns its data tag."""
         opts = self._opts(kwargs)
         art = self._artifacts("data")[0]
-        placed = (art,) if data_path is not None and self.place(art, data_path, opts) else ()
-        plan = self.commit_version(
-            "data",
-            kwargs.get("message") or _message("data", data_path, None),
-            kwargs.get("version_tag"),
-            opts,
-            placed,
-        )
+        with self._workspace().locked():
+            placed = (art,) if data_path is not None and self.place(art, data_path, opts) else ()
+            message = kwargs.get("message") or _message("data", data_path, None)
+            plan = self.commit_version("data", message, kwargs.get("version_tag"), opts, placed)
         self.last_plan = plan
         return next(t for t in plan.tags if t.startswith("data-"))
 

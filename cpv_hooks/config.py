@@ -29,6 +29,17 @@ def config_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(raw).expanduser() if raw else Path.home() / ".cpv"
 
 
+def s3_timeout(env: Mapping[str, str] | None = None) -> float:
+    """Seconds to wait for an S3 answer before retrying (``$CPV_S3_TIMEOUT``, default 60)."""
+    raw = (os.environ if env is None else env).get("CPV_S3_TIMEOUT", "")
+    try:
+        return max(1.0, float(raw)) if raw else 60.0
+    except ValueError as exc:
+        raise ConfigError(
+            f"CPV_S3_TIMEOUT={raw!r} is not a number", "set it to seconds, e.g. 60"
+        ) from exc
+
+
 def now() -> _dt.datetime:
     """The current time, timezone-aware (the one clock of cpv)."""
     return _dt.datetime.now(_dt.timezone.utc)

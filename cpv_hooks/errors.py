@@ -50,6 +50,10 @@ class StorageError(CPVError):
 AWSError = StorageError
 
 
+class CorruptObjectError(StorageError):
+    """An object's content does not match its md5 (in the cache or on the remote)."""
+
+
 class CheckpointNotFoundError(CPVError):
     """A requested version tag does not exist."""
 

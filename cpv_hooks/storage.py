@@ -7,6 +7,7 @@ cpv talks to the remote itself, in DVC's own layout, so objects it uploads are w
 from __future__ import annotations
 
 import configparser
+import errno
 import os
 import shutil
 import tempfile
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from cpv_hooks.errors import ConfigError, CredentialError, StorageError
+from cpv_hooks.errors import ConfigError, CorruptObjectError, CredentialError, StorageError
 from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5
 
 Progress = Callable[[int], None]
+DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 _RETRY_HINT = "check the remote (cpv validate), then run the same command again"
 
 
@@ -106,6 +108,11 @@ def _copy_atomic(src: Path, dest: Path, progress: Progress) -> None:
                 fout.write(block)
                 progress(len(block))
         os.replace(tmp, dest)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.errno in DISK_FULL:
+            raise _disk_full(exc) from exc
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -154,7 +161,11 @@ class S3Remote:
                     "create it or fix the remote url with `cpv aws-config`",
                 ) from exc
             raise StorageError(f"S3 {what} failed on {self.url} ({code})", _RETRY_HINT) from exc
-        except (BotoCoreError, OSError) as exc:
+        except OSError as exc:
+            if exc.errno in DISK_FULL:
+                raise _disk_full(exc) from exc
+            raise StorageError(f"S3 {what} failed on {self.url} ({exc})", _RETRY_HINT) from exc
+        except BotoCoreError as exc:
             raise StorageError(f"S3 {what} failed on {self.url} ({exc})", _RETRY_HINT) from exc
 
     def sizes(self, objs: Sequence[Obj]) -> dict[str, int]:
@@ -238,9 +249,12 @@ def make_s3_client(options: dict[str, str]) -> Any:
     if options.get("credentialpath"):
         core.set_config_variable("credentials_file", os.path.expanduser(options["credentialpath"]))
     session = boto3.Session(botocore_session=core)
+    from cpv_hooks.config import s3_timeout
+
+    timeout = s3_timeout()
     config = Config(
-        connect_timeout=10,
-        read_timeout=60,
+        connect_timeout=min(10, timeout),
+        read_timeout=timeout,
         max_pool_connections=32,
         retries={"max_attempts": 3, "mode": "standard"},
     )
@@ -356,10 +370,15 @@ def _verified(
     os.close(fd)
     tmp = Path(name)
     try:
-        write(tmp)
+        try:
+            write(tmp)
+        except OSError as exc:
+            if exc.errno in DISK_FULL:
+                raise _disk_full(exc) from exc
+            raise
         got = file_md5(tmp)
         if got != obj.md5.removesuffix(".dir"):
-            raise StorageError(
+            raise CorruptObjectError(
                 f"object {obj.md5} from {where} is corrupt (its md5 is {got})",
                 "delete it there and push it again from a clone that has it",
             )
@@ -367,6 +386,13 @@ def _verified(
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _disk_full(exc: OSError) -> StorageError:
+    return StorageError(
+        f"no space left on this machine ({exc.strerror})",
+        "free disk space (or write elsewhere) and retry; nothing was half-written",
+    )
 
 
 def fetch(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> None:
@@ -413,7 +439,7 @@ def _export_file(
                 dest, obj, lambda t: shutil.copyfile(cache.path(obj.md5), t), "the local cache"
             )
             return
-        except StorageError:
+        except CorruptObjectError:
             cache.path(obj.md5).unlink()  # corrupt: drop it, fetch a good copy below
     source = remote()
     transfer(

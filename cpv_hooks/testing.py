@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -20,8 +21,9 @@ def free_port() -> int:
 class MotoServer:
     """moto's S3 HTTP API as a subprocess, so a test can kill it mid-transfer."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
+        self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -37,7 +39,10 @@ class MotoServer:
             "-p",
             str(self.port),
         ]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {**os.environ, **self.env} if self.env else None
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
-from cpv_hooks.pointers import Cache, Pointer, file_md5, parse_pointer
+from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5, parse_pointer
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 
 MB = 1024 * 1024
@@ -77,6 +77,7 @@ class Workspace:
         self.config: RepoConfig = load_repo_config(root)
         self._state_path = self.git.git_dir() / "cpv" / "state.json"
         self._state: dict[str, dict[str, str]] | None = None
+        self._verified_path = self._state_path.with_name("verified.json")
 
     # -- the state record -------------------------------------------------------------
 
@@ -146,11 +147,24 @@ class Workspace:
                 out.append(art)
         return out
 
-    def check_limits(self, arts: Iterable[Artifact]) -> None:
-        """Refuse model files outside the size limits of ``.cpv.yaml``."""
+    def check_artifacts(self, arts: Iterable[Artifact]) -> None:
+        """Refuse symlinks leaving the repo, and model files outside the size limits."""
         cfg = self.config
+        root = self.root.resolve()
         for art in arts:
             path = self.root / art.path
+            links = (
+                [path]
+                if not path.is_dir() or path.is_symlink()
+                else [path / rel for rel, _ in _walk(path, "") if (path / rel).is_symlink()]
+            )
+            for link in links:
+                target = link.resolve()
+                if link.is_symlink() and not target.is_relative_to(root):
+                    raise ValidationError(
+                        f"{link.relative_to(self.root)} is a symlink to {target}, outside the repo",
+                        f"copy the file in instead: cp --remove-destination {target} {link}",
+                    )
             if art.kind != "model" or path.is_dir():
                 continue
             size_mb = path.stat().st_size / MB
@@ -165,9 +179,12 @@ class Workspace:
         """``dvc add`` the artifacts (cache + pointer + .gitignore) and record them."""
         if not arts:
             return
-        with self._dvc() as repo:
-            repo.add([str(self.root / a.path) for a in arts])
-        self._record(arts)
+        with self.locked():
+            with self._dvc() as repo:
+                repo.add([str(self.root / a.path) for a in arts])
+            self._record(arts)
+            files, dirs = self.cache().objects([p for p in map(self.pointer, arts) if p])
+            self.remember(files + dirs)
 
     # -- checkout side ----------------------------------------------------------------
 
@@ -183,13 +200,24 @@ class Workspace:
                 todo.append((art, ptr))
         if not todo:
             return SyncReport([], [], 0)
-        kept = [a.path for a, _ in todo if not self.is_saved(a)]
-        todo = [(a, p) for a, p in todo if a.path not in kept]
-        fetched = self.ensure_cached([p for _, p in todo])
-        if todo:
-            with self._dvc() as repo:
-                repo.checkout(targets=[str(self.root / a.pointer) for a, _ in todo], force=True)
-            self._record(a for a, _ in todo)
+        with self.locked():
+            kept = [a.path for a, _ in todo if not self.is_saved(a)]
+            todo = [(a, p) for a, p in todo if a.path not in kept]
+            pointers = [p for _, p in todo]
+            fetched = self.ensure_cached(pointers)
+            bad = self.verify_cache(pointers)
+            if bad:
+                fetched += self.ensure_cached(pointers)
+                print(
+                    f"cpv: {len(bad)} corrupt object(s) in the local cache (e.g. {bad[0]}) "
+                    "were replaced by verified copies from the remote",
+                    file=sys.stderr,
+                )
+            if todo:
+                with self._dvc() as repo:
+                    targets = [str(self.root / a.pointer) for a, _ in todo]
+                    repo.checkout(targets=targets, force=True)
+                self._record(a for a, _ in todo)
         restored = [a.path for a, _ in todo]
         for path in kept:
             print(
@@ -201,7 +229,6 @@ class Workspace:
 
     def is_saved(self, art: Artifact) -> bool:
         """True when the work tree's copy of ``art`` is absent or already in the cache."""
-
         path = self.root / art.path
         rec = self.state.get(art.path)
         if not path.exists() or (rec is not None and rec["sig"] == signature(path)):
@@ -223,11 +250,11 @@ class Workspace:
 
     @contextmanager
     def locked(self, timeout: float = 600) -> Iterator[None]:
-        """Serialise cpv operations on this repo (hooks and API alike)."""
+        """Serialise cpv operations on this repo across processes; re-entrant in a process."""
         from filelock import FileLock, Timeout
 
         self._state_path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self._state_path.parent / "lock"))
+        lock = FileLock(str(self._state_path.parent / "lock"), is_singleton=True)
         try:
             lock.acquire(timeout=timeout)
         except Timeout as exc:
@@ -238,6 +265,58 @@ class Workspace:
             yield
         finally:
             lock.release()
+
+    def verify_cache(self, pointers: list[Pointer]) -> list[str]:
+        """Drop cache objects of ``pointers`` whose content no longer matches their md5.
+
+        An object is hashed again only when its size or mtime differs from when cpv last
+        saw it good (added, fetched or verified), so a normal checkout hashes nothing.
+        Returns the md5s of the corrupt objects removed.
+        """
+        cache = self.cache()
+        files, dirs = cache.objects(pointers)
+        record = self._verified()
+        bad = []
+        for obj in dirs + files:
+            path = cache.path(obj.md5)
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            if record.get(obj.md5) == [st.st_size, st.st_mtime_ns]:
+                continue
+            if file_md5(path) == obj.md5.removesuffix(".dir"):
+                record[obj.md5] = [st.st_size, st.st_mtime_ns]
+            else:
+                path.unlink()
+                bad.append(obj.md5)
+        self._save_verified(record)
+        return bad
+
+    def remember(self, objs: list[Obj]) -> None:
+        """Note cache objects as good as they are now (just written or verified)."""
+        cache = self.cache()
+        record = self._verified()
+        for obj in objs:
+            try:
+                st = cache.path(obj.md5).stat()
+            except FileNotFoundError:
+                continue
+            record[obj.md5] = [st.st_size, st.st_mtime_ns]
+        self._save_verified(record)
+
+    def _verified(self) -> dict[str, list[int]]:
+        try:
+            data: dict[str, list[int]] = json.loads(self._verified_path.read_text())
+            return data
+        except (OSError, ValueError):
+            return {}
+
+    def _save_verified(self, record: dict[str, list[int]]) -> None:
+        self._verified_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._verified_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, self._verified_path)
 
     def cache(self) -> Cache:
         """The repo's DVC cache."""
@@ -258,6 +337,7 @@ class Workspace:
             if want:
                 remote = remote or open_remote(self.root)
                 fetch(remote, cache, want)
+                self.remember(want)
                 total += len(want)
         return total
 

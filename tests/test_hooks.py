@@ -168,7 +168,9 @@ def test_pre_commit_framework_alone_drives_the_same_hooks(make_repo) -> None:
 def test_native_hooks_chain_other_configured_hooks(make_repo) -> None:
     repo = make_repo()
     config = repo / ".pre-commit-config.yaml"
-    config.write_text(config.read_text() + """
+    config.write_text(
+        config.read_text()
+        + """
   - repo: local
     hooks:
       - id: no-todo
@@ -176,7 +178,8 @@ def test_native_hooks_chain_other_configured_hooks(make_repo) -> None:
         entry: "TODO"
         language: pygrep
         files: train\\.py$
-""")
+"""
+    )
     git(repo, "add", ".pre-commit-config.yaml")
     git(repo, "commit", "-qm", "add a lint hook")
     (repo / "train.py").write_text("# TODO: tune\n")

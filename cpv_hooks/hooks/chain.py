@@ -14,6 +14,14 @@ import sys
 from pathlib import Path
 
 CONFIG = ".pre-commit-config.yaml"
+# hooks the native scripts run in-process: cpv's own, and pre-commit-hooks' secret scanners
+SECRET_SCANNERS = {
+    "detect-private-key": ("pre_commit_hooks.detect_private_key", []),
+    "detect-aws-credentials": (
+        "pre_commit_hooks.detect_aws_credentials",
+        ["--allow-missing-credentials"],
+    ),
+}
 _ID_RE = re.compile(r"^\s*-?\s*id:\s*['\"]?([\w.-]+)", re.MULTILINE)
 ALL_STAGES = (
     "pre-commit",
@@ -30,14 +38,24 @@ ALL_STAGES = (
 )
 
 
-def other_hooks(root: Path, stage: str) -> list[str]:
-    """Ids of the hooks that are not cpv's and run at ``stage``."""
+def native(hook_id: str) -> bool:
+    """True for the hooks cpv's native scripts run themselves."""
+    return hook_id.startswith("cpv-") or hook_id in SECRET_SCANNERS
+
+
+def configured_ids(root: Path) -> list[str]:
+    """The hook ids of the config (a regex: no YAML import on the hot path)."""
     try:
-        text = (root / CONFIG).read_text()
+        return _ID_RE.findall((root / CONFIG).read_text())
     except FileNotFoundError:
         return []
-    if all(i.startswith("cpv-") for i in _ID_RE.findall(text)):
+
+
+def other_hooks(root: Path, stage: str) -> list[str]:
+    """Ids of the hooks that cpv does not run itself and that run at ``stage``."""
+    if all(native(i) for i in configured_ids(root)):
         return []  # the common case, decided without parsing YAML
+    text = (root / CONFIG).read_text()
     import yaml
 
     conf = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
@@ -47,7 +65,7 @@ def other_hooks(root: Path, stage: str) -> list[str]:
     for repo in conf.get("repos", []):
         for hook in repo.get("hooks", []):
             stages = [legacy.get(s, s) for s in hook.get("stages") or default]
-            if stage in stages and not str(hook.get("id", "")).startswith("cpv-"):
+            if stage in stages and not native(str(hook.get("id", ""))):
                 out.append(str(hook["id"]))
     return out
 
@@ -56,8 +74,8 @@ def run_others(root: Path, stage: str, args: list[str], stdin: bytes, hooks_dir:
     """Run the other hooks of ``stage`` through pre-commit; 0 when there are none."""
     if not other_hooks(root, stage):
         return 0
-    ids = re.findall(r"\bcpv-[\w.-]+", (root / CONFIG).read_text())
-    skip = ",".join(filter(None, [os.environ.get("SKIP", ""), *sorted(set(ids))]))
+    ids = sorted({i for i in configured_ids(root) if native(i)})
+    skip = ",".join(filter(None, [os.environ.get("SKIP", ""), *ids]))
     cmd = [
         sys.executable,
         "-m",
@@ -71,3 +89,16 @@ def run_others(root: Path, stage: str, args: list[str], stdin: bytes, hooks_dir:
         *args,
     ]
     return subprocess.run(cmd, cwd=root, input=stdin, env={**os.environ, "SKIP": skip}).returncode
+
+
+def scan_secrets(root: Path, files: list[str]) -> int:
+    """Run the configured secret scanners of pre-commit-hooks on ``files``, in this process."""
+    import importlib
+
+    skip = set(os.environ.get("SKIP", "").split(","))
+    result = 0
+    for hook_id in configured_ids(root):
+        if hook_id in SECRET_SCANNERS and hook_id not in skip and files:
+            module, args = SECRET_SCANNERS[hook_id]
+            result |= importlib.import_module(module).main([*args, *files])
+    return result

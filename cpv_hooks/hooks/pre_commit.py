@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from cpv_hooks.hooks import report
+from cpv_hooks.hooks.chain import scan_secrets
 from cpv_hooks.repo import find_root
 from cpv_hooks.workspace import Workspace
 
@@ -39,9 +40,18 @@ def stage_pointers(ws: Workspace, added: bool) -> tuple[list[str], bool]:
 def _run() -> int:
     ws = Workspace(find_root())
     changed = ws.changed()
-    ws.check_limits(changed)
+    ws.check_artifacts(changed)
     ws.add(changed)
     staged, was_clean = stage_pointers(ws, bool(changed))
+    staged_files = ws.git.run("diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z")
+    files = [f for f in staged_files.split("\0") if f and (ws.root / f).is_file()]
+    if scan_secrets(ws.root, files):
+        print(
+            "cpv: a staged file holds a secret (see above): remove it, `git add` the file "
+            "again and commit; rotate the key if it was ever pushed",
+            file=sys.stderr,
+        )
+        return 1
     if staged and was_clean and "GIT_INDEX_FILE" in os.environ:
         print(
             f"cpv: staged {', '.join(staged)}, the only change, after git had found nothing "
