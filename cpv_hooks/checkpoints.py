@@ -266,6 +266,9 @@ class _Checkpoints:
                         "write the new model or data first, or give its path",
                     )
             else:
+                staged = set(git.run("diff", "--cached", "--name-only").split("\n"))
+                for k in {a.kind for a in ws.config.artifacts if a.pointer in staged}:
+                    _next(git.tags(), k, directive)  # a bad version fails before any commit
                 git.run(*NO_HOOKS, *git.identity_args(), "commit", "-q", "-m", message)
                 plan.tags = tag_commit(ws.root, "HEAD", directive)
         if opts.push:

@@ -14,7 +14,8 @@ class CPVError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message}: {self.hint}" if self.hint else self.message
+        text = f"{self.message}: {self.hint}" if self.hint else self.message
+        return " ".join(text.split())  # always one line, whatever a library put in the message
 
 
 class ConfigError(CPVError):

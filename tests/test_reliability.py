@@ -58,7 +58,10 @@ def auth_s3() -> Iterator[tuple[S3, dict[str, str]]]:
     boto3.client("s3", **kwargs).create_bucket(Bucket="authed")
     iam = boto3.client("iam", **kwargs)
     iam.create_user(UserName="trainer")
-    policy = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}'
+    policy = (
+        '{"Version": "2012-10-17", "Statement": '
+        '[{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}'
+    )
     iam.put_user_policy(UserName="trainer", PolicyName="s3", PolicyDocument=policy)
     key = iam.create_access_key(UserName="trainer")["AccessKey"]
     yield (

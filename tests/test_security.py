@@ -1,0 +1,104 @@
+"""No secret ever lands in a file cpv writes; secrets are refused at commit; keys stay in place."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from conftest import BIN, S3, git, run, write_model
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cpv_hooks.pointers import object_key
+from cpv_hooks.repo import validate_name
+
+FAKE_ID = "AKIAPLANTEDFAKEKEY42"
+FAKE_SECRET = "planted/FakeSecretKey+for+cpv+tests+0123456789"
+
+
+def test_no_secret_lands_anywhere(
+    tmp_path: Path, s3: S3, isolated_env: Path, bare_remote: Path
+) -> None:
+    creds = tmp_path / "team-credentials"
+    creds.write_text(
+        f"[ml]\naws_access_key_id = {FAKE_ID}\naws_secret_access_key = {FAKE_SECRET}\n"
+    )
+    run(
+        BIN / "cpv",
+        "aws-config",
+        "-c",
+        creds,
+        "-p",
+        "ml",
+        "--bucket",
+        s3.bucket,
+        "--endpoint-url",
+        s3.endpoint,
+    )
+    run(BIN / "cpv", "init", "-t", "vision", "-m", "secure", "--git-remote-url", bare_remote)
+    repo = tmp_path / "secure"
+    write_model(repo / "model.bin")
+    (repo / "metrics.log").write_text("acc: 0.9\n")
+    git(repo, "commit", "-am", "first")
+    run(BIN / "cpv", "validate", cwd=repo, check=False)
+    run(BIN / "cpv", "model", "info", cwd=repo)
+    run(BIN / "cpv", "--verbose", "model", "info", "--tag", "v9.9", cwd=repo, check=False)
+    written = [
+        p
+        for base in (isolated_env, repo, bare_remote)
+        for p in base.rglob("*")
+        if p.is_file() and p != creds
+    ]
+    assert written
+    for path in written:
+        data = path.read_bytes()
+        assert FAKE_ID.encode() not in data and FAKE_SECRET.encode() not in data, path
+    tags = git(repo, "tag", "-l", "--format=%(contents)").stdout
+    assert FAKE_SECRET not in tags
+
+
+def test_commit_of_a_private_key_is_refused(make_repo) -> None:
+    repo = make_repo()
+    (repo / "deploy_key").write_text(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\n"
+    )
+    git(repo, "add", "deploy_key")
+    proc = git(repo, "commit", "-m", "oops", check=False)
+    assert proc.returncode != 0
+    assert "Private key found: deploy_key" in proc.stdout + proc.stderr
+    assert "holds a secret" in proc.stderr
+    assert len(git(repo, "log", "--oneline").stdout.splitlines()) == 1
+
+
+def test_commit_of_this_machines_aws_secret_is_refused(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
+    repo = make_repo()
+    (repo / "train.py").write_text(f'SECRET = "{FAKE_SECRET}"\n')
+    proc = git(repo, "commit", "-am", "hardcoded key", check=False)
+    assert proc.returncode != 0 and "AWS secret found in train.py" in proc.stdout + proc.stderr
+
+
+def test_generated_files_are_private(isolated_env: Path) -> None:
+    run(BIN / "cpv", "aws-config", "--bucket", "some-bucket")
+    run(BIN / "cpv", "bitbucket-config", "--no-test")
+    assert stat.S_IMODE((isolated_env / ".cpv").stat().st_mode) == 0o700
+    for path in (
+        isolated_env / ".cpv" / "config.json",
+        isolated_env / ".ssh" / "config",
+        isolated_env / ".ssh" / "cpv_bitbucket_ed25519",
+    ):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+@given(
+    team=st.from_regex(r"[a-z0-9]+([-_][a-z0-9]+)*", fullmatch=True),
+    model=st.from_regex(r"[a-z0-9]+([-_][a-z0-9]+)*", fullmatch=True),
+    md5=st.from_regex(r"[0-9a-f]{32}(\.dir)?", fullmatch=True),
+)
+def test_s3_keys_never_leave_the_model_prefix(team: str, model: str, md5: str) -> None:
+    if len(team) > 64 or len(model) > 64:
+        return
+    prefix = f"{validate_name(team, 'team name')}/{validate_name(model, 'model name')}/"
+    key = prefix + object_key(md5)
+    parts = key.split("/")
+    assert key.startswith(prefix) and ".." not in parts and "" not in parts and "." not in parts
