@@ -242,34 +242,37 @@ class _Checkpoints:
             )
         directive = Directive(explicit=parse_version(version_tag)) if version_tag else Directive()
         with ws.locked():
-            changed = ws.changed()
-            changed += [a for a in placed if a not in changed]
+            changed, stale = ws.changed()
+            if stale and not opts.dry_run:
+                ws.sync(only=stale)
+            scope = [a for a in ws.config.artifacts if kind is None or a.kind == kind]
+            changed = [a for a in changed if a in scope] + [a for a in placed if a not in changed]
             ws.check_artifacts([a for a in changed if (ws.root / a.path).exists()])
             plan = Plan("commit", changed=[a.path for a in changed], dry_run=opts.dry_run)
             if opts.dry_run:
                 kinds = sorted({a.kind for a in changed} | ({kind} if kind else set()))
-                existing = git.tags()
-                plan.tags = [_next(existing, k, directive) for k in kinds]
+                plan.tags = [_next(git.tags(), k, directive) for k in kinds]
                 return plan
             ws.add(changed)
-            paths = [a.pointer for a in ws.config.artifacts if (ws.root / a.pointer).exists()]
-            git.run(
-                "add", "--", *paths, *([".gitignore"] if (ws.root / ".gitignore").exists() else [])
-            )
-            if git.ok("diff", "--cached", "--quiet", "HEAD"):
+            paths = [a.pointer for a in scope if (ws.root / a.pointer).exists()]
+            if changed and (ws.root / ".gitignore").exists():
+                paths.append(".gitignore")
+            git.run("add", "--", *paths)
+            pending = git.run("diff", "--cached", "--name-only", "HEAD", "--", *paths).split()
+            if not pending:
                 # nothing new: version HEAD itself if it has no tag of that kind yet
                 plan.tags = tag_commit(ws.root, "HEAD", directive, kinds=[kind] if kind else None)
                 if not plan.tags and not noop_ok:
-                    what = ", ".join(a.path for a in ws.config.artifacts)
+                    what = ", ".join(a.path for a in scope)
                     raise ValidationError(
                         f"nothing changed since the last version ({what})",
                         "write the new model or data first, or give its path",
                     )
             else:
-                staged = set(git.run("diff", "--cached", "--name-only").split("\n"))
-                for k in {a.kind for a in ws.config.artifacts if a.pointer in staged}:
+                for k in {a.kind for a in scope if a.pointer in pending}:
                     _next(git.tags(), k, directive)  # a bad version fails before any commit
-                git.run(*NO_HOOKS, *git.identity_args(), "commit", "-q", "-m", message)
+                commit = ["commit", "-q", "-m", message, "--", *pending]  # only these paths
+                git.run(*NO_HOOKS, *git.identity_args(), *commit)
                 plan.tags = tag_commit(ws.root, "HEAD", directive)
         if opts.push:
             plan.upload_objects = self._publish(plan.tags)
@@ -317,6 +320,8 @@ class _Checkpoints:
         if art.is_dir != src.is_dir():
             want = "a directory" if art.is_dir else "a file"
             raise ValidationError(f"{src} is not {want}", f"{art.path} takes {want}")
+        if art.kind == "model" and not src.is_dir():
+            self._workspace().check_size(src, str(src))  # before anything is copied
         if opts.dry_run:
             return True
         self.keep_unsaved(art, opts)
@@ -354,7 +359,8 @@ class _Checkpoints:
         arts = [a for a in ws.config.artifacts if a.kind in kinds]
         if opts.dry_run:
             changed = [a.path for a in arts]
-            return Plan("revert", tags=list(names.values()), changed=changed, dry_run=True)
+            tags = [_next(ws.git.tags(), k, Directive()) for k in kinds]
+            return Plan("revert", tags=tags, changed=changed, dry_run=True)
         with ws.locked():
             for art in arts:
                 if art.store == "dvc":
@@ -381,7 +387,8 @@ class ModelsCheckpointsManage(_Checkpoints):
         """Create the model repo (the cpv template) at ``repo_path``.
 
         Template variables (``storage``, ``s3_bucket``, ``s3_region``, ``s3_endpoint_url``,
-        ``aws_profile``, ``aws_credential_path``, ``git_remote_url``) may be passed as kwargs.
+        ``aws_profile``, ``aws_credential_path``, ``dvc_remote_name``, ``git_remote_url``) may be
+        passed as kwargs.
         """
         from cpv_hooks.scaffold import TEMPLATE_VARIABLES, create
 

@@ -434,8 +434,14 @@ def aws_config(
         return
     conf = load_repo_config(root)
     if conf.team and (root / ".dvc").is_dir():
-        url = configure_remote(root, conf.team, conf.model, "myremote", settings)
-        click.echo(f"this repo's data now goes to {url}: run `cpv validate`, then `git push`")
+        from cpv_hooks.storage import read_dvc_config
+
+        name = read_dvc_config(root).get("core", {}).get("remote", "myremote")
+        url = configure_remote(root, conf.team, conf.model, name, settings)
+        click.echo(
+            f"this repo's data now goes to {url}: run `cpv validate`, commit .dvc/config "
+            "and `git push`"
+        )
 
 
 @cli.command(name="bitbucket-config")

@@ -32,7 +32,10 @@ def install_hooks(root: Path) -> list[str]:
             f"{root} has no .pre-commit-config.yaml",
             "run this in a repo made by `cpv init` or the cpv template",
         )
-    hooks_dir = Git(root).git_dir() / "hooks"
+    git = Git(root)
+    git.run("config", "push.followTags", "true")  # a plain `git push` carries the version tags
+    git.run("config", "push.autoSetupRemote", "true")  # ...and works on the first push too
+    hooks_dir = git.git_dir() / "hooks"
     hooks_dir.mkdir(exist_ok=True)
     text = (data_dir("hooks") / "cpv-hook").read_text().replace("@PYTHON@", sys.executable)
     for name in HOOK_TYPES:

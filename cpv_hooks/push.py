@@ -80,6 +80,41 @@ def check_tags(git: Git, config: RepoConfig, updates: Iterable[RefUpdate], remot
             raise ValidationError(problem)
 
 
+def check_held_back_tags(
+    git: Git, commits: list[str], updates: list[RefUpdate], remote: str
+) -> None:
+    """Refuse when a pushed commit's version tag is taken on the remote by another commit.
+
+    git's followTags silently leaves out a tag whose name the remote already has; without
+    this check the local version would never be published, and nobody would know.
+    """
+    pushed = {u.remote_ref for u in updates}
+    tagged: dict[str, str] = {}
+    if commits:
+        listing = git.run(
+            "for-each-ref", "refs/tags", "--format=%(refname:short) %(objectname) %(*objectname)"
+        )
+        wanted = set(commits)
+        for line in filter(None, listing.split("\n")):
+            name, obj, *peeled = line.split()
+            commit = peeled[0] if peeled else obj
+            if parse_tag(name) and commit in wanted and f"refs/tags/{name}" not in pushed:
+                tagged[name] = obj
+    if not tagged:
+        return
+    out = git.run("ls-remote", "--tags", remote, *(f"refs/tags/{t}" for t in tagged))
+    for line in out.split("\n"):
+        if not line:
+            continue
+        obj, ref = line.split()
+        name = ref.removeprefix("refs/tags/")
+        if name in tagged and obj != tagged[name]:
+            raise ValidationError(
+                f"{name} already exists on {remote} for another commit",
+                f"renumber yours with `cpv retag {name}`, then push again",
+            )
+
+
 def publish(
     root: Path, updates: list[RefUpdate], remote_name: str, target: Remote | None = None
 ) -> PushResult:
@@ -88,6 +123,7 @@ def publish(
     config = load_repo_config(root)
     check_tags(git, config, updates, remote_name)
     commits = commits_to_publish(git, updates, remote_name)
+    check_held_back_tags(git, commits, updates, remote_name)
     if not commits:
         return PushResult(0, 0, 0, "")
     pointers = pointers_at(git, config, commits)

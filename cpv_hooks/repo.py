@@ -210,16 +210,9 @@ class Git:
 
     def changed_paths(self, commit: str) -> set[str]:
         """Paths a commit changed against its first parent (everything for a root commit)."""
-        out = self.run(
-            "diff-tree",
-            "--no-commit-id",
-            "--name-only",
-            "-r",
-            "--root",
-            "-m",
-            "--first-parent",
-            commit,
-        )
+        out = self.run("diff-tree", "--no-commit-id", "--name-only", "-r", "--root", commit)
+        if not out and self.ok("rev-parse", "-q", "--verify", f"{commit}^2"):  # a merge
+            out = self.run("diff", "--name-only", f"{commit}^1", commit)
         return set(out.split("\n")) if out else set()
 
     def read_blobs(self, specs: Sequence[str]) -> dict[str, bytes]:

@@ -90,8 +90,6 @@ def finish(project_dir: str | Path, ctx: dict[str, Any]) -> Path:
     model = validate_name(ctx["model_name"], "model name")
     git = Git(root)
     git.run("init", "-q", "-b", "main")
-    git.run("config", "push.followTags", "true")  # a plain `git push` carries the version tags
-    git.run("config", "push.autoSetupRemote", "true")  # ...and works on the first push too
     if ctx.get("git_remote_url"):
         git.run("remote", "add", "origin", ctx["git_remote_url"])
     s3 = s3_settings(ctx, CPVConfig().aws)
@@ -137,6 +135,11 @@ def create(
 
     validate_name(team_name, "team name")
     validate_name(model_name, "model name")
+    data = variables.get("data_path")
+    if data and not Path(data).expanduser().is_dir():
+        raise ValidationError(
+            f"--data-path {data} is not a directory", "give the directory holding the training data"
+        )
     target = Path(repo_path or model_name).expanduser().resolve()
     if target.exists() and any(target.iterdir()):
         raise RepositoryError(

@@ -142,7 +142,7 @@ class S3Remote:
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         from boto3.exceptions import S3UploadFailedError
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         try:
             return fn()
@@ -165,6 +165,11 @@ class S3Remote:
             if exc.errno in DISK_FULL:
                 raise _disk_full(exc) from exc
             raise StorageError(f"S3 {what} failed on {self.url} ({exc})", _RETRY_HINT) from exc
+        except NoCredentialsError as exc:
+            raise CredentialError(
+                f"no AWS credentials found for {self.url}",
+                "set AWS_PROFILE or AWS_ACCESS_KEY_ID, or run `cpv aws-config -c FILE -p PROFILE`",
+            ) from exc
         except BotoCoreError as exc:
             raise StorageError(f"S3 {what} failed on {self.url} ({exc})", _RETRY_HINT) from exc
 

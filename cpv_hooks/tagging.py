@@ -131,14 +131,11 @@ def validate_pushed_tag(
         return None
     kind, version = parsed
     if git.run("cat-file", "-t", obj) != "tag":
-        return (
-            f"tag {name} is lightweight: make it annotated with `git tag -f -a {name} "
-            f"-m '{name}' {name}`"
-        )
+        return f"tag {name} is lightweight: make it a cpv version with `cpv retag {name}`"
     if remote_obj != "0" * 40 and remote_obj != obj:
         return (
-            f"{name} already exists on {remote} for another commit: run `git fetch --tags` "
-            f"and renumber yours with `cpv retag {name}`"
+            f"{name} already exists on {remote} for another commit: "
+            f"renumber yours with `cpv retag {name}`"
         )
     commit = git.run("rev-parse", f"{obj}^{{commit}}")
     missing = [

@@ -126,13 +126,17 @@ class Workspace:
 
     # -- commit side ------------------------------------------------------------------
 
-    def changed(self) -> list[Artifact]:
-        """DVC artifacts whose content may differ from their pointer.
+    def changed(self) -> tuple[list[Artifact], list[Artifact]]:
+        """DVC artifacts the user changed, and those whose pointer git changed.
 
-        An artifact whose pointer exists but whose file is gone is an error when this work
-        tree had it (it was deleted); when it was never checked out here it is skipped.
+        The first list holds artifacts whose content may differ from their pointer. The
+        second holds artifacts that are exactly as cpv last left them while git moved their
+        pointer without a hook (a conflicted merge, a reset): those must follow the pointer,
+        never be added over it. An artifact whose pointer exists but whose file is gone is an
+        error when this work tree had it (deleted); when it was never checked out, skipped.
         """
-        out = []
+        out: list[Artifact] = []
+        stale: list[Artifact] = []
         for art in self.config.dvc_artifacts:
             path = self.root / art.path
             if not path.exists():
@@ -143,13 +147,15 @@ class Workspace:
                         f"with `git rm {art.pointer}`",
                     )
                 continue
-            if not self.matches_pointer(art):
-                out.append(art)
-        return out
+            if self.matches_pointer(art):
+                continue
+            rec = self.state.get(art.path)
+            moved = rec is not None and rec["sig"] == signature(path)
+            (stale if moved else out).append(art)
+        return out, stale
 
     def check_artifacts(self, arts: Iterable[Artifact]) -> None:
         """Refuse symlinks leaving the repo, and model files outside the size limits."""
-        cfg = self.config
         root = self.root.resolve()
         for art in arts:
             path = self.root / art.path
@@ -165,15 +171,19 @@ class Workspace:
                         f"{link.relative_to(self.root)} is a symlink to {target}, outside the repo",
                         f"copy the file in instead: cp --remove-destination {target} {link}",
                     )
-            if art.kind != "model" or path.is_dir():
-                continue
-            size_mb = path.stat().st_size / MB
-            if not cfg.min_model_mb <= size_mb <= cfg.max_model_mb:
-                raise ValidationError(
-                    f"{art.path} is {size_mb:.3f} MB, outside the limits "
-                    f"{cfg.min_model_mb}-{cfg.max_model_mb} MB",
-                    "check you copied the right file, or change limits in .cpv.yaml",
-                )
+            if art.kind == "model" and not path.is_dir():
+                self.check_size(path, art.path)
+
+    def check_size(self, path: Path, label: str) -> None:
+        """Refuse a model file outside the size limits of ``.cpv.yaml``."""
+        cfg = self.config
+        size_mb = path.stat().st_size / MB
+        if not cfg.min_model_mb <= size_mb <= cfg.max_model_mb:
+            raise ValidationError(
+                f"{label} is {size_mb:.3f} MB, outside the limits "
+                f"{cfg.min_model_mb}-{cfg.max_model_mb} MB",
+                "check you copied the right file, or change limits in .cpv.yaml",
+            )
 
     def add(self, arts: list[Artifact]) -> None:
         """``dvc add`` the artifacts (cache + pointer + .gitignore) and record them."""
@@ -188,13 +198,13 @@ class Workspace:
 
     # -- checkout side ----------------------------------------------------------------
 
-    def sync(self) -> SyncReport:
-        """Make the DVC artifacts match their pointers, fetching missing objects.
+    def sync(self, only: list[Artifact] | None = None) -> SyncReport:
+        """Make the DVC artifacts (or ``only`` these) match their pointers, fetching objects.
 
         An artifact with changes that are in no cache is left as it is (never overwritten).
         """
         todo: list[tuple[Artifact, Pointer]] = []
-        for art in self.config.dvc_artifacts:
+        for art in self.config.dvc_artifacts if only is None else only:
             ptr = self.pointer(art)
             if ptr is not None and not self.matches_pointer(art):
                 todo.append((art, ptr))

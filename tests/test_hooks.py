@@ -189,3 +189,26 @@ def test_native_hooks_chain_other_configured_hooks(make_repo) -> None:
     write_model(repo / "model.bin")
     git(repo, "commit", "-am", "done")
     assert git(repo, "tag", "-l").stdout.split() == ["v0.1"]
+
+
+def test_conflicted_pull_never_overwrites_the_merged_pointer(
+    make_repo, bare_remote: Path, tmp_path: Path
+) -> None:
+    repo = make_repo()
+    git(repo, "push")
+    other = clone(bare_remote, tmp_path / "other")
+    run(BIN / "cpv", "install", cwd=other)
+    (other / "data" / "new.csv").write_text("from teammate\n")
+    (other / "train.py").write_text("# teammate\n")
+    git(other, "commit", "-qam", "teammate data")
+    git(other, "push")
+    theirs = (other / "data.dvc").read_text()
+    (repo / "train.py").write_text("# mine\n")
+    git(repo, "commit", "-qam", "my code")
+    assert git(repo, "pull", "-q", "--no-rebase", check=False).returncode != 0  # conflict
+    (repo / "train.py").write_text("# merged\n")
+    git(repo, "add", "train.py")
+    proc = git(repo, "commit", "-qm", "merge")
+    assert "now match(es) the pointer git changed" in proc.stderr
+    assert git(repo, "show", "HEAD:data.dvc").stdout == theirs
+    assert (repo / "data" / "new.csv").read_text() == "from teammate\n"

@@ -109,3 +109,41 @@ def test_same_version_from_two_clones_one_wins_other_retags(
     assert git(bare_remote, "tag", "-l").stdout.split() == ["v0.1", "v0.2"]
     manifest = git(other, "tag", "-l", "--format=%(contents)", "v0.2").stdout
     assert '"version": "v0.2"' in manifest
+
+
+def test_plain_push_refuses_a_version_number_taken_on_the_remote(
+    make_repo, bare_remote: Path, tmp_path: Path
+) -> None:
+    """followTags would silently leave the local v0.1 behind: the push says so instead."""
+    repo = make_repo()
+    git(repo, "push")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(bare_remote), str(other))
+    run(BIN / "cpv", "install", cwd=other)
+    _commit_model(other, seed=2)
+    git(other, "push")
+    _commit_model(repo, seed=1)
+    git(repo, "pull", "-q", "--no-rebase", "--no-edit", "-X", "ours", check=False)
+    git(repo, "add", "-A")
+    git(repo, "-c", "core.hooksPath=/dev/null", "commit", "-qm", "merge", check=False)
+    proc = git(repo, "push", check=False)
+    assert proc.returncode != 0 and "v0.1 already exists on origin" in proc.stderr
+    run(BIN / "cpv", "retag", "v0.1", cwd=repo)
+    git(repo, "push")
+    assert git(bare_remote, "tag", "-l").stdout.split() == ["v0.1", "v0.2"]
+
+
+def test_merge_commit_gets_no_spurious_tag(make_repo, tmp_path: Path) -> None:
+    repo = make_repo()
+    _commit_model(repo, seed=1)
+    git(repo, "checkout", "-q", "-b", "side")
+    (repo / "train.py").write_text("# side change\n")
+    git(repo, "commit", "-qam", "code only")
+    git(repo, "checkout", "-q", "main")
+    (repo / "README.md").write_text("# main change\n")
+    git(repo, "commit", "-qam", "docs")
+    git(repo, "merge", "-q", "--no-ff", "--no-edit", "side")
+    from cpv_hooks.tagging import tag_commit
+
+    assert tag_commit(repo) == []
+    assert git(repo, "tag", "-l").stdout.split() == ["v0.1"]

@@ -151,7 +151,8 @@ def test_non_fast_forward_push_leaves_everything_in_place(
     git(repo, "push")
     other = clone(bare_remote, tmp_path / "other")
     run(BIN / "cpv", "install", cwd=other)
-    _version(other, 2)
+    (other / "train.py").write_text("# teammate's code\n")
+    git(other, "commit", "-qam", "code only")
     git(other, "push")
     _version(repo, 1)
     head, tags = git(repo, "rev-parse", "HEAD").stdout, git(repo, "tag", "-l").stdout

@@ -49,6 +49,7 @@ def test_commit_tag_push_clone_checkout(
     assert not (teammate / "model.bin").exists()
     out = run(BIN / "cpv", "install", cwd=teammate).stdout
     assert "model.bin" in out
+    assert git(teammate, "config", "push.followTags").stdout.strip() == "true"
     assert (teammate / "model.bin").read_bytes() == (repo / "model.bin").read_bytes()
 
     git(teammate, "checkout", "v0.1")

@@ -39,7 +39,14 @@ def stage_pointers(ws: Workspace, added: bool) -> tuple[list[str], bool]:
 
 def _run() -> int:
     ws = Workspace(find_root())
-    changed = ws.changed()
+    changed, stale = ws.changed()
+    if stale:
+        ws.sync(only=stale)
+        print(
+            f"cpv: {', '.join(a.path for a in stale)} now match(es) the pointer git changed "
+            "(e.g. in a merge)",
+            file=sys.stderr,
+        )
     ws.check_artifacts(changed)
     ws.add(changed)
     staged, was_clean = stage_pointers(ws, bool(changed))
