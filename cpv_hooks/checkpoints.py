@@ -32,7 +32,7 @@ from cpv_hooks.manifest import Manifest
 from cpv_hooks.pointers import Cache, Pointer, file_md5, parse_pointer
 from cpv_hooks.push import RefUpdate, publish
 from cpv_hooks.repo import ZERO_SHA, Artifact, Git, load_repo_config, validate_name
-from cpv_hooks.storage import cache_dir, export, open_remote
+from cpv_hooks.storage import DISK_FULL, cache_dir, disk_full, export, open_remote
 from cpv_hooks.tagging import read_manifest, read_manifests, tag_commit
 from cpv_hooks.versions import Directive, Kind, latest, parse_version, tag_for
 from cpv_hooks.workspace import Workspace
@@ -159,6 +159,11 @@ class _Checkpoints:
                 f"there is no {kind} version {name}", f"list versions with `cpv {kind} list-tags`"
             )
         return name
+
+    def _check_version(self, kind: Kind, version_tag: str | None) -> None:
+        """Refuse a bad explicit version before anything is touched."""
+        if version_tag:
+            _next(self.git.tags(), kind, Directive(explicit=parse_version(version_tag)))
 
     def _artifacts(self, kind: Kind) -> tuple[Artifact, ...]:
         return tuple(a for a in load_repo_config(self.repo_path).of_kind(kind) if a.store == "dvc")
@@ -291,7 +296,7 @@ class _Checkpoints:
         if "origin" in remotes:
             branch = git.run("symbolic-ref", "--short", "HEAD")
             proc = subprocess.run(
-                ["git", "push", "--no-verify", "-q", "origin", branch, *tags],
+                ["git", "push", "--no-verify", "-q", "-u", "origin", branch, *tags],
                 cwd=git.root,
                 capture_output=True,
                 text=True,
@@ -327,10 +332,16 @@ class _Checkpoints:
         self.keep_unsaved(art, opts)
         tmp = dest.with_name(f".cpv-tmp-{dest.name}")
         _remove(tmp)
-        if src.is_dir():
-            shutil.copytree(src, tmp, symlinks=False)
-        else:
-            shutil.copyfile(src, tmp)
+        try:
+            if src.is_dir():
+                shutil.copytree(src, tmp, symlinks=False)
+            else:
+                shutil.copyfile(src, tmp)
+        except OSError as exc:
+            _remove(tmp)
+            if exc.errno in DISK_FULL:
+                raise disk_full(exc) from exc
+            raise
         _remove(dest)
         os.replace(tmp, dest)
         return True
@@ -413,6 +424,7 @@ class ModelsCheckpointsManage(_Checkpoints):
         """Version a model file (copied to model.bin) and its metrics; returns its tag."""
         opts = self._opts(kwargs)
         art = self._artifacts("model")[0]
+        self._check_version("model", kwargs.get("version_tag"))
         with self._workspace().locked():  # copy in + commit: one step for other processes
             placed = (art,) if model_path is not None and self.place(art, model_path, opts) else ()
             if metrics is not None and not opts.dry_run:
@@ -422,7 +434,7 @@ class ModelsCheckpointsManage(_Checkpoints):
             message = kwargs.get("message") or _message("model", model_path, metrics)
             plan = self.commit_version("model", message, kwargs.get("version_tag"), opts, placed)
         self.last_plan = plan
-        return next(t for t in plan.tags if not t.startswith("data-"))
+        return _made(plan, "model")
 
     def tag_model_checkpoint(
         self, version_tag: str | None = None, message: str | None = None, **kwargs: Any
@@ -431,7 +443,7 @@ class ModelsCheckpointsManage(_Checkpoints):
         opts = self._opts(kwargs)
         plan = self.commit_version("model", message or "Model checkpoint", version_tag, opts)
         self.last_plan = plan
-        return next(t for t in plan.tags if not t.startswith("data-"))
+        return _made(plan, "model")
 
     def read_checkpoint_tag(self, **kwargs: Any) -> list[str]:
         """All model version tags, lowest first."""
@@ -489,12 +501,13 @@ class DataCheckpointsManage(_Checkpoints):
         """Version a data directory (copied to data/); returns its data tag."""
         opts = self._opts(kwargs)
         art = self._artifacts("data")[0]
+        self._check_version("data", kwargs.get("version_tag"))
         with self._workspace().locked():
             placed = (art,) if data_path is not None and self.place(art, data_path, opts) else ()
             message = kwargs.get("message") or _message("data", data_path, None)
             plan = self.commit_version("data", message, kwargs.get("version_tag"), opts, placed)
         self.last_plan = plan
-        return next(t for t in plan.tags if t.startswith("data-"))
+        return _made(plan, "data")
 
     def tag_data_checkpoint(
         self, version_tag: str | None = None, message: str | None = None, **kwargs: Any
@@ -503,7 +516,7 @@ class DataCheckpointsManage(_Checkpoints):
         opts = self._opts(kwargs)
         plan = self.commit_version("data", message or "Data checkpoint", version_tag, opts)
         self.last_plan = plan
-        return next(t for t in plan.tags if t.startswith("data-"))
+        return _made(plan, "data")
 
     def read_data_checkpoint_tag(self, **kwargs: Any) -> list[str]:
         """All data version tags, lowest first."""
@@ -588,6 +601,18 @@ class CombinedCheckpointsManage(_Checkpoints):
 
 
 # -- helpers --------------------------------------------------------------------------
+
+
+def _made(plan: Plan, kind: Kind) -> str:
+    """The tag of ``kind`` an operation made; an error naming why when it made none."""
+    for tag in plan.tags:
+        if tag.startswith("data-") == (kind == "data"):
+            return tag
+    what = "model.bin" if kind == "model" else "data/"
+    raise ValidationError(
+        f"no {kind} version was made ({what} is empty or unchanged)",
+        f"give the new {what} to upload",
+    )
 
 
 def _next(existing: list[str], kind: Kind, directive: Directive) -> str:

@@ -30,7 +30,7 @@ class Check:
 def probe_storage(remote: Remote) -> Check:
     """Write, read back and delete a small object under the remote's prefix."""
     name = f"storage {remote.url}"
-    probe = Obj("probe", name=f"cpv-validate/{uuid.uuid4().hex}")
+    probe = Obj("probe", name=f"cpv-validate-{uuid.uuid4().hex}")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "probe"
@@ -56,7 +56,7 @@ def aws_remote(settings: AWSSettings) -> S3Remote:
         "profile": settings.profile,
         "credentialpath": settings.credential_path,
     }
-    remote = S3Remote(f"s3://{settings.bucket}/cpv-validate", options)
+    remote = S3Remote(f"s3://{settings.bucket}", options)
     remote._client = make_s3_client(options)
     return remote
 

@@ -31,6 +31,14 @@ class Pointer:
     def is_dir(self) -> bool:
         return self.md5.endswith(".dir")
 
+    def as_text(self) -> str:
+        """The ``.dvc`` file, as ``dvc add`` writes it."""
+        nfiles = f"  nfiles: {self.nfiles}\n" if self.nfiles is not None else ""
+        return (
+            f"outs:\n- md5: {self.md5}\n  size: {self.size}\n{nfiles}"
+            f"  hash: md5\n  path: {self.path}\n"
+        )
+
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"md5": self.md5, "size": self.size}
         if self.nfiles is not None:

@@ -16,7 +16,7 @@ from cpv_hooks.errors import RepositoryError, ValidationError
 from cpv_hooks.install import data_dir, install_hooks
 from cpv_hooks.repo import Git, validate_name
 from cpv_hooks.tagging import tag_commit
-from cpv_hooks.workspace import Workspace, quiet_dvc
+from cpv_hooks.workspace import Workspace
 
 TEMPLATE_VARIABLES = (
     "storage",
@@ -46,6 +46,13 @@ def s3_settings(ctx: dict[str, Any], stored: AWSSettings | None) -> AWSSettings 
     if ctx.get("s3_region"):
         base["region"] = ctx["s3_region"]
     return AWSSettings(**base)
+
+
+def quiet_dvc() -> None:
+    """Keep DVC's advice ("To track the changes with git...") out of cpv's output."""
+    import logging
+
+    logging.getLogger("dvc").setLevel(logging.WARNING)
 
 
 def configure_remote(

@@ -111,7 +111,7 @@ def _copy_atomic(src: Path, dest: Path, progress: Progress) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         if exc.errno in DISK_FULL:
-            raise _disk_full(exc) from exc
+            raise disk_full(exc) from exc
         raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -160,10 +160,15 @@ class S3Remote:
                     f"bucket {self.bucket} does not exist",
                     "create it or fix the remote url with `cpv aws-config`",
                 ) from exc
+            if code in ("404", "NoSuchKey", "NotFound"):
+                raise StorageError(
+                    f"an object is not on the remote {self.url} ({what})",
+                    "push it from the clone that has it (git push there)",
+                ) from exc
             raise StorageError(f"S3 {what} failed on {self.url} ({code})", _RETRY_HINT) from exc
         except OSError as exc:
             if exc.errno in DISK_FULL:
-                raise _disk_full(exc) from exc
+                raise disk_full(exc) from exc
             raise StorageError(f"S3 {what} failed on {self.url} ({exc})", _RETRY_HINT) from exc
         except NoCredentialsError as exc:
             raise CredentialError(
@@ -379,7 +384,7 @@ def _verified(
             write(tmp)
         except OSError as exc:
             if exc.errno in DISK_FULL:
-                raise _disk_full(exc) from exc
+                raise disk_full(exc) from exc
             raise
         got = file_md5(tmp)
         if got != obj.md5.removesuffix(".dir"):
@@ -393,7 +398,7 @@ def _verified(
         tmp.unlink(missing_ok=True)
 
 
-def _disk_full(exc: OSError) -> StorageError:
+def disk_full(exc: OSError) -> StorageError:
     return StorageError(
         f"no space left on this machine ({exc.strerror})",
         "free disk space (or write elsewhere) and retry; nothing was half-written",

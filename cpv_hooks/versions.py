@@ -114,7 +114,7 @@ def next_version(existing: Iterable[str], kind: Kind, directive: Directive) -> V
         if top is not None and wanted <= top:
             raise ValidationError(
                 f"{wanted.tag(kind)} is not above the latest {top.tag(kind)}",
-                f"ask for a higher version, e.g. [cpv {top.next_minor()}]",
+                f"ask for a higher version, e.g. {top.next_minor()}",
             )
         return wanted
     if top is None:

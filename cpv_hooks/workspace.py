@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
+from cpv_hooks.errors import RepositoryError, ValidationError
 from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5, parse_pointer
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 
@@ -46,13 +47,6 @@ def _walk(base: Path, prefix: str) -> Iterator[tuple[str, os.stat_result]]:
                 yield from _walk(Path(entry.path), rel + "/")
             else:
                 yield rel, entry.stat()
-
-
-def quiet_dvc() -> None:
-    """Keep DVC's advice ("To track the changes with git...") out of cpv's output."""
-    import logging
-
-    logging.getLogger("dvc").setLevel(logging.WARNING)
 
 
 def _sha(data: bytes) -> str:
@@ -186,15 +180,83 @@ class Workspace:
             )
 
     def add(self, arts: list[Artifact]) -> None:
-        """``dvc add`` the artifacts (cache + pointer + .gitignore) and record them."""
+        """What ``dvc add`` does, in DVC's formats: cache objects, pointer, .gitignore entry.
+
+        Done here rather than through DVC so a commit never pays for importing DVC, and so a
+        directory is re-hashed only in the files whose size, mtime or inode changed.
+        """
         if not arts:
             return
         with self.locked():
-            with self._dvc() as repo:
-                repo.add([str(self.root / a.path) for a in arts])
+            cache = self.cache()
+            for art in arts:
+                path = self.root / art.path
+                ptr = self._add_dir(art, cache) if path.is_dir() else self._add_file(art, cache)
+                (self.root / art.pointer).write_text(ptr.as_text())
+                self._ignore(art)
             self._record(arts)
-            files, dirs = self.cache().objects([p for p in map(self.pointer, arts) if p])
-            self.remember(files + dirs)
+
+    def _add_file(self, art: Artifact, cache: Cache) -> Pointer:
+        path = self.root / art.path
+        md5 = file_md5(path)
+        self._store(cache, path, md5)
+        return Pointer(art.path, md5, path.stat().st_size)
+
+    def _add_dir(self, art: Artifact, cache: Cache) -> Pointer:
+        base = self.root / art.path
+        known = self._file_records(art)
+        entries, records, total = [], {}, 0
+        for rel, st in sorted(_walk(base, "")):
+            key = [st.st_size, st.st_mtime_ns, st.st_ino]
+            rec = known.get(rel)
+            md5 = rec[3] if rec and rec[:3] == key and cache.has(rec[3]) else None
+            if md5 is None:
+                md5 = file_md5(base / rel)
+                self._store(cache, base / rel, md5)
+            entries.append({"md5": md5, "relpath": rel})
+            records[rel] = [*key, md5]
+            total += st.st_size
+        listing = json.dumps(entries, sort_keys=True).encode()  # byte for byte DVC's .dir
+        dir_md5 = hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir"
+        if not cache.has(dir_md5):
+            _write_object(cache.path(dir_md5), listing)
+        self.remember([Obj(dir_md5)])
+        self._save_file_records(art, records)
+        return Pointer(art.path, dir_md5, total, len(entries))
+
+    def _store(self, cache: Cache, src: Path, md5: str) -> None:
+        """Copy a file into the cache (never linked: training scripts rewrite in place)."""
+        dest = cache.path(md5)
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            _write_object(dest, src)
+        self.remember([Obj(md5)])
+
+    def _ignore(self, art: Artifact) -> None:
+        """Make sure git ignores the artifact, as ``dvc add`` does."""
+        if not self.git.ok("check-ignore", "-q", art.path):
+            gitignore = self.root / ".gitignore"
+            text = gitignore.read_text() if gitignore.exists() else ""
+            gitignore.write_text(
+                text + ("" if text.endswith("\n") or not text else "\n") + f"/{art.path}\n"
+            )
+
+    def _file_records(self, art: Artifact) -> dict[str, list[Any]]:
+        try:
+            data: dict[str, list[Any]] = json.loads(self._files_path(art).read_text())
+            return data
+        except (OSError, ValueError):
+            return {}
+
+    def _save_file_records(self, art: Artifact, records: dict[str, list[Any]]) -> None:
+        path = self._files_path(art)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(records))
+        os.replace(tmp, path)
+
+    def _files_path(self, art: Artifact) -> Path:
+        return self._state_path.with_name(f"files-{_sha(art.path.encode())[:12]}.json")
 
     # -- checkout side ----------------------------------------------------------------
 
@@ -223,11 +285,9 @@ class Workspace:
                     "were replaced by verified copies from the remote",
                     file=sys.stderr,
                 )
-            if todo:
-                with self._dvc() as repo:
-                    targets = [str(self.root / a.pointer) for a, _ in todo]
-                    repo.checkout(targets=targets, force=True)
-                self._record(a for a, _ in todo)
+            for art, ptr in todo:
+                self._checkout(art, ptr)
+            self._record(a for a, _ in todo)
         restored = [a.path for a, _ in todo]
         for path in kept:
             print(
@@ -236,6 +296,45 @@ class Workspace:
                 file=sys.stderr,
             )
         return SyncReport(restored, kept, fetched)
+
+    def _checkout(self, art: Artifact, ptr: Pointer) -> None:
+        """Put the cached content of ``ptr`` at ``art``'s path, as ``dvc checkout`` does."""
+        cache = self.cache()
+        dest = self.root / art.path
+        if not ptr.is_dir:
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)
+            _write_object(dest, cache.path(ptr.md5), mode=0o644)
+            return
+        if dest.exists() and not dest.is_dir():
+            dest.unlink()
+        dest.mkdir(parents=True, exist_ok=True)
+        known = self._file_records(art)
+        wanted = {e["relpath"]: e["md5"] for e in cache.dir_entries(ptr.md5)}
+        records = {}
+        for rel, _ in list(_walk(dest, "")):
+            if rel not in wanted:
+                (dest / rel).unlink()  # is_saved() made sure it is in the cache
+        for rel, md5 in wanted.items():
+            target = dest / rel
+            rec = known.get(rel)
+            try:
+                st = target.stat()
+                current = (
+                    rec is not None
+                    and rec[3] == md5
+                    and rec[:3] == [st.st_size, st.st_mtime_ns, st.st_ino]
+                )
+            except FileNotFoundError:
+                current = False
+            if not current:
+                _write_object(target, cache.path(md5), mode=0o644)
+                st = target.stat()
+            records[rel] = [st.st_size, st.st_mtime_ns, st.st_ino, md5]
+        for sub in sorted((p for p in dest.rglob("*") if p.is_dir()), reverse=True):
+            if not any(sub.iterdir()):
+                sub.rmdir()
+        self._save_file_records(art, records)
 
     def is_saved(self, art: Artifact) -> bool:
         """True when the work tree's copy of ``art`` is absent or already in the cache."""
@@ -351,16 +450,14 @@ class Workspace:
                 total += len(want)
         return total
 
-    @contextmanager
-    def _dvc(self) -> Iterator[Any]:
-        from dvc.exceptions import DvcException
-        from dvc.repo import Repo
 
-        quiet_dvc()
-        try:
-            with Repo(str(self.root)) as repo:
-                yield repo
-        except DvcException as exc:
-            raise DVCError(
-                f"DVC failed: {exc}", "see `dvc doctor`, fix the cause and retry"
-            ) from exc
+def _write_object(dest: Path, source: Path | bytes, mode: int = 0o444) -> None:
+    """Write a file through a temporary name beside it: readers see all of it or nothing."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".cpv-tmp-{dest.name}")
+    if isinstance(source, bytes):
+        tmp.write_bytes(source)
+    else:
+        shutil.copyfile(source, tmp)
+    os.chmod(tmp, mode)
+    os.replace(tmp, dest)

@@ -1,6 +1,6 @@
 """pre-push: validate the pushed version tags and upload the data the pushed refs need.
 
-git passes every ref on stdin to the native hook (``hooks/pre-push``). Under the pre-commit
+git passes every ref on stdin to cpv's native hook script (``hooks/cpv-hook``). Under the pre-commit
 framework only the first branch is known (PRE_COMMIT_* variables) and tag-only pushes run no
 hook at all, which is why cpv installs the native script.
 """
