@@ -283,6 +283,37 @@ class _Checkpoints:
             plan.upload_objects = self._publish(plan.tags)
         return plan
 
+    def upload(
+        self,
+        kind: Kind,
+        source: str | Path | None,
+        metrics: dict[str, float] | None,
+        kwargs: dict[str, Any],
+    ) -> str:
+        """Copy ``source`` in (and write metrics), then version it; returns the new tag."""
+        opts = self._opts(kwargs)
+        art = self._artifacts(kind)[0]
+        self._check_version(kind, kwargs.get("version_tag"))
+        with self._workspace().locked():  # copy in + commit: one step for other processes
+            placed = (art,) if source is not None and self.place(art, source, opts) else ()
+            if metrics is not None and not opts.dry_run:
+                conf = load_repo_config(self.repo_path)
+                lines = "".join(f"{k}: {float(v)}\n" for k, v in metrics.items())
+                (self.repo_path / conf.metrics).write_text(lines)
+            message = kwargs.get("message") or _message(kind, source, metrics)
+            plan = self.commit_version(kind, message, kwargs.get("version_tag"), opts, placed)
+        self.last_plan = plan
+        return _made(plan, kind)
+
+    def tag_current(
+        self, kind: Kind, version_tag: str | None, message: str | None, kwargs: dict[str, Any]
+    ) -> str:
+        """Version what the work tree holds now; returns the new tag."""
+        opts = self._opts(kwargs)
+        text = message or f"{kind.capitalize()} checkpoint"
+        self.last_plan = self.commit_version(kind, text, version_tag, opts)
+        return _made(self.last_plan, kind)
+
     def _publish(self, tags: list[str]) -> int:
         """Upload the data of ``tags`` (always), then push branch and tags to origin (if any)."""
         git = self.git
@@ -422,28 +453,13 @@ class ModelsCheckpointsManage(_Checkpoints):
         **kwargs: Any,
     ) -> str:
         """Version a model file (copied to model.bin) and its metrics; returns its tag."""
-        opts = self._opts(kwargs)
-        art = self._artifacts("model")[0]
-        self._check_version("model", kwargs.get("version_tag"))
-        with self._workspace().locked():  # copy in + commit: one step for other processes
-            placed = (art,) if model_path is not None and self.place(art, model_path, opts) else ()
-            if metrics is not None and not opts.dry_run:
-                conf = load_repo_config(self.repo_path)
-                lines = "".join(f"{k}: {float(v)}\n" for k, v in metrics.items())
-                (self.repo_path / conf.metrics).write_text(lines)
-            message = kwargs.get("message") or _message("model", model_path, metrics)
-            plan = self.commit_version("model", message, kwargs.get("version_tag"), opts, placed)
-        self.last_plan = plan
-        return _made(plan, "model")
+        return self.upload("model", model_path, metrics, kwargs)
 
     def tag_model_checkpoint(
         self, version_tag: str | None = None, message: str | None = None, **kwargs: Any
     ) -> str:
         """Version the current model.bin (dvc add, commit, tag); returns the tag."""
-        opts = self._opts(kwargs)
-        plan = self.commit_version("model", message or "Model checkpoint", version_tag, opts)
-        self.last_plan = plan
-        return _made(plan, "model")
+        return self.tag_current("model", version_tag, message, kwargs)
 
     def read_checkpoint_tag(self, **kwargs: Any) -> list[str]:
         """All model version tags, lowest first."""
@@ -499,24 +515,13 @@ class DataCheckpointsManage(_Checkpoints):
 
     def upload_data_checkpoint(self, data_path: str | Path | None = None, **kwargs: Any) -> str:
         """Version a data directory (copied to data/); returns its data tag."""
-        opts = self._opts(kwargs)
-        art = self._artifacts("data")[0]
-        self._check_version("data", kwargs.get("version_tag"))
-        with self._workspace().locked():
-            placed = (art,) if data_path is not None and self.place(art, data_path, opts) else ()
-            message = kwargs.get("message") or _message("data", data_path, None)
-            plan = self.commit_version("data", message, kwargs.get("version_tag"), opts, placed)
-        self.last_plan = plan
-        return _made(plan, "data")
+        return self.upload("data", data_path, None, kwargs)
 
     def tag_data_checkpoint(
         self, version_tag: str | None = None, message: str | None = None, **kwargs: Any
     ) -> str:
         """Version the current data/ (dvc add, commit, tag); returns the data tag."""
-        opts = self._opts(kwargs)
-        plan = self.commit_version("data", message or "Data checkpoint", version_tag, opts)
-        self.last_plan = plan
-        return _made(plan, "data")
+        return self.tag_current("data", version_tag, message, kwargs)
 
     def read_data_checkpoint_tag(self, **kwargs: Any) -> list[str]:
         """All data version tags, lowest first."""

@@ -13,7 +13,7 @@ from cpv_hooks.config import AWSSettings, CPVConfig
 from cpv_hooks.errors import CPVError, RepositoryError
 from cpv_hooks.pointers import Obj
 from cpv_hooks.repo import find_root
-from cpv_hooks.storage import LocalRemote, Remote, S3Remote, make_s3_client, open_remote
+from cpv_hooks.storage import LocalRemote, Remote, S3Remote, open_remote
 
 GIT_TIMEOUT = 30
 
@@ -56,9 +56,7 @@ def aws_remote(settings: AWSSettings) -> S3Remote:
         "profile": settings.profile,
         "credentialpath": settings.credential_path,
     }
-    remote = S3Remote(f"s3://{settings.bucket}", options)
-    remote._client = make_s3_client(options)
-    return remote
+    return S3Remote(f"s3://{settings.bucket}", options)
 
 
 def check_git_remote(root: Path, name: str = "origin") -> Check:

@@ -130,6 +130,21 @@ def retag(tag: str, remote: str) -> None:
 # -- helpers --------------------------------------------------------------------------
 
 
+def _set_repo(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.obj["repo"] = value
+
+
+repo_option = click.option(
+    "--repo",
+    "-C",
+    type=click.Path(path_type=Path),
+    callback=_set_repo,
+    expose_value=False,
+    help="The model repo (default: here).",
+)
+
+
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
@@ -225,13 +240,9 @@ def _kind_group(kind: Kind) -> click.Group:
     art = "model.bin" if kind == "model" else "data/"
 
     @click.group(name=kind, help=f"{kind.capitalize()} versions ({art}).")
-    @click.option(
-        "--repo", "-C", type=click.Path(path_type=Path), help="The model repo (default: here)."
-    )
-    @click.pass_context
-    def group(ctx: click.Context, repo: Path | None) -> None:
-        if repo is not None:
-            ctx.obj["repo"] = repo
+    @repo_option
+    def group() -> None:
+        pass
 
     @group.command(help=f"Version {art} (or PATH, copied there) and upload it; prints the tag.")
     @click.argument("path", required=False, type=click.Path(path_type=Path))
@@ -328,14 +339,9 @@ cli.add_command(_kind_group("data"))
 
 
 @cli.group()
-@click.option(
-    "--repo", "-C", type=click.Path(path_type=Path), help="The model repo (default: here)."
-)
-@click.pass_context
-def checkpoint(ctx: click.Context, repo: Path | None) -> None:
+@repo_option
+def checkpoint() -> None:
     """Model and data together."""
-    if repo is not None:
-        ctx.obj["repo"] = repo
 
 
 @checkpoint.command(name="create")

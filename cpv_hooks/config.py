@@ -196,15 +196,9 @@ class CPVConfig:
 
 
 def _check_profile(path: Path, profile: str) -> None:
-    import configparser
+    from cpv_hooks.storage import read_ini
 
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(path)
-    except configparser.Error as exc:
-        raise ConfigError(
-            f"{path} is not an AWS credentials file", "fix its [profile] sections"
-        ) from exc
+    parser = read_ini(path, "is not an AWS credentials file", "fix its [profile] sections")
     if profile not in parser.sections():
         known = ", ".join(parser.sections()) or "none"
         raise ConfigError(f"profile '{profile}' is not in {path}", f"use one of: {known}")

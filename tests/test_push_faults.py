@@ -147,3 +147,20 @@ def test_merge_commit_gets_no_spurious_tag(make_repo, tmp_path: Path) -> None:
 
     assert tag_commit(repo) == []
     assert git(repo, "tag", "-l").stdout.split() == ["v0.1"]
+
+
+def test_push_after_the_bucket_was_wiped_uploads_what_is_missing(make_repo, s3: S3) -> None:
+    """cpv asks the remote what it holds (one listing) and trusts no local record of it."""
+    repo = make_repo(s3)
+    (repo / "data" / "train.csv").write_text("a,b\n1,2\n")
+    _commit_model(repo, seed=1)
+    git(repo, "push")
+    client = s3.server.client()
+    for key in s3.list_keys():
+        client.delete_object(Bucket=s3.bucket, Key=key)
+    _commit_model(repo, seed=2)  # data/ unchanged: its objects are "old" but gone from S3
+    git(repo, "push")
+    listing = (repo / "data.dvc").read_text().split("md5: ")[1].split()[0]
+    keys = s3.list_keys()
+    assert any(k.endswith(listing[2:]) for k in keys)
+    assert len(keys) >= 4  # the new model, the data listing and its files
