@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import BIN, S3, git, run, scaffold, write_model
+from conftest import BIN, ROOT, S3, git, run, scaffold, write_model
 
 from cpv_hooks.config import AWSSettings, CPVConfig
 
@@ -112,3 +112,9 @@ def test_scaffold_commit_works_without_git_identity(tmp_path: Path, isolated_env
     (repo / "metrics.log").write_text("acc: 1\n")
     git(repo, "commit", "-am", "first")
     assert git(repo, "tag", "-l").stdout.split() == ["v0.1"]
+
+
+def test_hook_manifest_and_template_config_are_valid_for_pre_commit() -> None:
+    run(BIN / "pre-commit", "validate-manifest", ROOT / ".pre-commit-hooks.yaml")
+    config = ROOT / "template" / "{{cookiecutter.__repo_dir}}" / ".pre-commit-config.yaml"
+    run(BIN / "pre-commit", "validate-config", config)
