@@ -173,3 +173,10 @@ def make_repo(tmp_path: Path, bare_remote: Path):  # type: ignore[no-untyped-def
 def clone(remote: Path, dest: Path) -> Path:
     run("git", "clone", "-q", remote, dest)
     return dest
+
+
+def teammate(remote: Path, dest: Path) -> Path:
+    """A teammate's clone, set up with the one documented command (`cpv install`)."""
+    clone(remote, dest)
+    run(BIN / "cpv", "install", cwd=dest)
+    return dest

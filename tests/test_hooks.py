@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BIN, S3, clone, git, run, write_model
+from conftest import BIN, S3, clone, git, run, teammate, write_model
 
 from cpv_hooks.hooks import main as hook_main
 from cpv_hooks.hooks import post_checkout, pre_commit, pre_push
@@ -88,10 +88,9 @@ def test_checkout_fetches_missing_cache_objects(
     first = _version(repo, 1, "first")
     _version(repo, 2, "second")
     git(repo, "push")
-    teammate = clone(bare_remote, tmp_path / "teammate")
-    run(BIN / "cpv", "install", cwd=teammate)
-    git(teammate, "checkout", "v0.1")  # v0.1's model is in no local cache yet
-    assert (teammate / "model.bin").read_bytes() == first
+    mate = teammate(bare_remote, tmp_path / "teammate")
+    git(mate, "checkout", "v0.1")  # v0.1's model is in no local cache yet
+    assert (mate / "model.bin").read_bytes() == first
 
 
 @pytest.mark.parametrize(
@@ -196,8 +195,7 @@ def test_conflicted_pull_never_overwrites_the_merged_pointer(
 ) -> None:
     repo = make_repo()
     git(repo, "push")
-    other = clone(bare_remote, tmp_path / "other")
-    run(BIN / "cpv", "install", cwd=other)
+    other = teammate(bare_remote, tmp_path / "other")
     (other / "data" / "new.csv").write_text("from teammate\n")
     (other / "train.py").write_text("# teammate\n")
     git(other, "commit", "-qam", "teammate data")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BIN, S3, MotoServer, git, run, write_model
+from conftest import BIN, S3, MotoServer, git, run, teammate, write_model
 
 
 @pytest.fixture
@@ -94,9 +94,7 @@ def test_same_version_from_two_clones_one_wins_other_retags(
 ) -> None:
     repo = make_repo(s3)
     git(repo, "push")
-    other = tmp_path / "other"
-    git(tmp_path, "clone", "-q", str(bare_remote), str(other))
-    run(BIN / "cpv", "install", cwd=other)
+    other = teammate(bare_remote, tmp_path / "other")
     _commit_model(repo, seed=1)
     _commit_model(other, seed=2)
     git(repo, "push")
@@ -117,9 +115,7 @@ def test_plain_push_refuses_a_version_number_taken_on_the_remote(
     """followTags would silently leave the local v0.1 behind: the push says so instead."""
     repo = make_repo()
     git(repo, "push")
-    other = tmp_path / "other"
-    git(tmp_path, "clone", "-q", str(bare_remote), str(other))
-    run(BIN / "cpv", "install", cwd=other)
+    other = teammate(bare_remote, tmp_path / "other")
     _commit_model(other, seed=2)
     git(other, "push")
     _commit_model(repo, seed=1)

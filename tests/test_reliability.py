@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BIN, S3, MotoServer, clone, git, run, write_model
+from conftest import BIN, S3, MotoServer, git, run, teammate, write_model
 
 from cpv_hooks.pointers import file_md5
 
@@ -149,8 +149,7 @@ def test_non_fast_forward_push_leaves_everything_in_place(
 ) -> None:
     repo = make_repo()
     git(repo, "push")
-    other = clone(bare_remote, tmp_path / "other")
-    run(BIN / "cpv", "install", cwd=other)
+    other = teammate(bare_remote, tmp_path / "other")
     (other / "train.py").write_text("# teammate's code\n")
     git(other, "commit", "-qam", "code only")
     git(other, "push")
@@ -214,8 +213,7 @@ def test_interrupted_checkout_and_download_recover(
     big = _version(repo, 1, size=60_000_000)
     _version(repo, 2)
     git(repo, "push")
-    other = clone(bare_remote, tmp_path / "other")
-    run(BIN / "cpv", "install", cwd=other)
+    other = teammate(bare_remote, tmp_path / "other")
     proc = subprocess.Popen(
         ["git", "checkout", "-q", "v0.1"],
         cwd=other,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import BIN, S3, clone, git, run, write_model
+from conftest import BIN, S3, clone, git, run, teammate, write_model
 
 
 def _tag_manifest(repo: Path, tag: str) -> dict:  # type: ignore[type-arg]
@@ -111,6 +111,5 @@ def test_local_remote_quickstart_without_s3(
     git(repo, "commit", "-am", "first")
     git(repo, "push", "-u", "origin", "main")
     assert len(list((local / "files" / "md5").rglob("*"))) > 0
-    teammate = clone(bare_remote, tmp_path / "teammate")
-    run(BIN / "cpv", "install", cwd=teammate)
-    assert (teammate / "model.bin").read_bytes() == model
+    mate = teammate(bare_remote, tmp_path / "teammate")
+    assert (mate / "model.bin").read_bytes() == model
