@@ -304,6 +304,8 @@ class Workspace:
         if not ptr.is_dir:
             if dest.is_dir() and not dest.is_symlink():
                 shutil.rmtree(dest)
+            # the old content is in the cache (is_saved): free it before writing the new copy
+            dest.unlink(missing_ok=True)
             _write_object(dest, cache.path(ptr.md5), mode=0o644)
             return
         if dest.exists() and not dest.is_dir():
