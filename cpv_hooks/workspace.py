@@ -141,11 +141,12 @@ class Workspace:
                         f"with `git rm {art.pointer}`",
                     )
                 continue
-            if self.matches_pointer(art):
-                continue
             rec = self.state.get(art.path)
-            moved = rec is not None and rec["sig"] == signature(path)
-            (stale if moved else out).append(art)
+            unchanged = rec is not None and rec["sig"] == signature(path)  # one walk of a dir
+            ptr = self.pointer_bytes(art)
+            if unchanged and ptr is not None and rec is not None and rec["ptr"] == _sha(ptr):
+                continue  # exactly what its pointer names
+            (stale if unchanged else out).append(art)
         return out, stale
 
     def check_artifacts(self, arts: Iterable[Artifact]) -> None:
