@@ -5,11 +5,10 @@ This is the schema the readers validate against; tagging.build_manifest writes i
 
 from __future__ import annotations
 
-import json
-
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
+from cpv_hooks.dvc.safety import loads_json_limited
 from cpv_hooks.errors import ValidationError
 from cpv_hooks.tagging import MANIFEST_SCHEMA
 
@@ -48,8 +47,8 @@ def parse_manifest(tag: str, text: str) -> Manifest:
     try:
         if start < 0:
             raise ValueError("no JSON manifest")
-        return Manifest.model_validate(json.loads(text[start + 1 :]))
-    except (ValueError, PydanticError) as exc:
+        return Manifest.model_validate(loads_json_limited(text[start + 1 :], f"tag {tag}"))
+    except (ValueError, PydanticError, ValidationError) as exc:
         raise ValidationError(
             f"tag {tag} has no valid cpv manifest",
             f"recreate it: `git tag -d {tag}` then commit again, or re-tag with `git tag -a`",

@@ -7,15 +7,12 @@ The layout is DVC 3's, both in the local cache and on a remote:
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cpv_hooks.errors import DVCError
-
-_MD5_RE = re.compile(r"^[0-9a-f]{32}(\.dir)?$")
+from cpv_hooks.dvc import safety
+from cpv_hooks.errors import DVCError, ValidationError
 
 
 @dataclass(frozen=True)
@@ -47,25 +44,20 @@ class Pointer:
 
 
 def parse_pointer(text: bytes | str, where: str) -> Pointer:
-    """Parse a ``.dvc`` file; a hand-edited or truncated one raises DVCError."""
-    import yaml
-
+    """Parse a ``.dvc`` file; a hand-edited, truncated or crafted one raises DVCError."""
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        out = data["outs"][0]
-        md5 = str(out["md5"])
-        if not _MD5_RE.match(md5):
-            raise ValueError(f"bad md5 {md5!r}")
+        out = safety.load_yaml_safe(text, where)["outs"][0]
         nfiles = out.get("nfiles")
         return Pointer(
-            str(out["path"]),
-            md5,
-            int(out.get("size", 0)),
-            int(nfiles) if nfiles is not None else None,
+            safety.check_relpath(out["path"], f"{where} path"),
+            safety.check_md5(out["md5"], where, allow_dir=True),
+            safety.check_size(out.get("size", 0), f"{where} size"),
+            safety.check_size(nfiles, f"{where} nfiles") if nfiles is not None else None,
         )
-    except (yaml.YAMLError, TypeError, KeyError, IndexError, ValueError) as exc:
+    except (ValidationError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        problem = exc.message if isinstance(exc, ValidationError) else repr(exc)
         raise DVCError(
-            f"{where} is not a valid DVC pointer ({exc})",
+            f"{where} is not a valid DVC pointer ({problem})",
             f"restore it with `git checkout -- {where.split('@')[0]}` or re-add the artifact",
         ) from exc
 
@@ -110,14 +102,15 @@ class Cache:
         return self.path(md5).exists()
 
     def dir_entries(self, md5: str) -> list[dict[str, str]]:
-        """The listing stored in a ``.dir`` object."""
+        """The listing stored in a ``.dir`` object, every md5 and relpath checked."""
+        where = f"directory listing {md5}"
         try:
-            entries = json.loads(self.path(md5).read_text())
+            entries = safety.loads_json_limited(self.path(md5).read_bytes(), where)
             assert isinstance(entries, list)
-            return entries
-        except (OSError, ValueError, AssertionError) as exc:
+            return [_entry(e, where) for e in entries]
+        except (OSError, AssertionError) as exc:
             raise DVCError(
-                f"directory listing {md5} is missing or corrupt in the local cache",
+                f"{where} is missing or corrupt in the local cache",
                 "fetch it again with `cpv install` (or `dvc pull`)",
             ) from exc
 
@@ -138,3 +131,13 @@ class Cache:
                 for entry in self.dir_entries(ptr.md5):
                     files[entry["md5"]] = Obj(entry["md5"])
         return list(files.values()), list(dirs.values())
+
+
+def _entry(entry: object, where: str) -> dict[str, str]:
+    """A listing entry whose md5 and relpath passed the gate."""
+    if not isinstance(entry, dict):
+        raise safety.refuse(where, f"entry {safety.shown(entry)} is not an object")
+    return {
+        "md5": safety.check_md5(entry.get("md5"), where),
+        "relpath": safety.check_relpath(entry.get("relpath"), where),
+    }

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cpv_hooks.dvc import safety
 from cpv_hooks.errors import ConfigError, GitError, RepositoryError, ValidationError
 from cpv_hooks.versions import Kind
 
@@ -98,14 +99,10 @@ def load_repo_config(root: Path) -> RepoConfig:
             return _repo_config(cached["raw"], path)
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    import yaml
-
     try:
-        raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            f"{path} is malformed ({exc})", f"fix {REPO_CONFIG} (see README)"
-        ) from exc
+        raw = safety.load_yaml_safe(path.read_bytes(), REPO_CONFIG)
+    except ValidationError as exc:
+        raise _malformed(path, exc.message) from exc
     config = _repo_config(raw or {}, path)
     if cache.parent.parent.is_dir():
         cache.parent.mkdir(exist_ok=True)
@@ -117,7 +114,11 @@ def _repo_config(raw: Any, path: Path) -> RepoConfig:
     try:
         arts = (
             tuple(
-                Artifact(str(a["path"]).rstrip("/"), a.get("kind", "model"), a.get("store", "dvc"))
+                Artifact(
+                    safety.check_relpath(str(a["path"]).rstrip("/"), f"{REPO_CONFIG} artifacts"),
+                    a.get("kind", "model"),
+                    a.get("store", "dvc"),
+                )
                 for a in raw.get("artifacts", [])
             )
             or DEFAULT_ARTIFACTS
@@ -132,12 +133,16 @@ def _repo_config(raw: Any, path: Path) -> RepoConfig:
             artifacts=arts,
             min_model_mb=float(limits.get("min_model_mb", 0.1)),
             max_model_mb=float(limits.get("max_model_mb", 50000)),
-            metrics=str(raw.get("metrics", "metrics.log")),
+            metrics=safety.check_relpath(str(raw.get("metrics", "metrics.log")), REPO_CONFIG),
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ConfigError(
-            f"{path} is malformed ({exc})", f"fix {REPO_CONFIG} (see README)"
-        ) from exc
+        raise _malformed(path, str(exc)) from exc
+    except ValidationError as exc:
+        raise _malformed(path, exc.message) from exc
+
+
+def _malformed(path: Path, problem: str) -> ConfigError:
+    return ConfigError(f"{path} is malformed ({problem})", f"fix {REPO_CONFIG} (see README)")
 
 
 @dataclass

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cpv_hooks.dvc.safety import load_yaml_safe
+
 CONFIG = ".pre-commit-config.yaml"
 # hooks the native scripts run in-process: cpv's own, and pre-commit-hooks' secret scanners
 SECRET_SCANNERS = {
@@ -55,10 +57,7 @@ def other_hooks(root: Path, stage: str) -> list[str]:
     """Ids of the hooks that cpv does not run itself and that run at ``stage``."""
     if all(native(i) for i in configured_ids(root)):
         return []  # the common case, decided without parsing YAML
-    text = (root / CONFIG).read_text()
-    import yaml
-
-    conf = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    conf = load_yaml_safe((root / CONFIG).read_bytes(), CONFIG) or {}
     default = conf.get("default_stages") or ALL_STAGES
     legacy = {"commit": "pre-commit", "push": "pre-push", "merge-commit": "pre-merge-commit"}
     out = []
