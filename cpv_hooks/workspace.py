@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import sys
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cpv_hooks.dvc.safety import links_out, resolve_inside
 from cpv_hooks.errors import RepositoryError, ValidationError
 from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5, parse_pointer
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
@@ -151,21 +153,14 @@ class Workspace:
 
     def check_artifacts(self, arts: Iterable[Artifact]) -> None:
         """Refuse symlinks leaving the repo, and model files outside the size limits."""
-        root = self.root.resolve()
         for art in arts:
             path = self.root / art.path
-            links = (
-                [path]
-                if not path.is_dir() or path.is_symlink()
-                else [path / rel for rel, _ in _walk(path, "") if (path / rel).is_symlink()]
-            )
-            for link in links:
-                target = link.resolve()
-                if link.is_symlink() and not target.is_relative_to(root):
-                    raise ValidationError(
-                        f"{link.relative_to(self.root)} is a symlink to {target}, outside the repo",
-                        f"copy the file in instead: cp --remove-destination {target} {link}",
-                    )
+            for link, target in links_out(path, self.root):
+                raise ValidationError(
+                    f"{link.relative_to(self.root)} is a symlink to {target}, outside the repo",
+                    f"copy the file in instead: cp --remove-destination {target} {link}",
+                )
+            resolve_inside(self.root, art.path, art.path)  # its directory may be a link out
             if art.kind == "model" and not path.is_dir():
                 self.check_size(path, art.path)
 
@@ -301,7 +296,7 @@ class Workspace:
     def _checkout(self, art: Artifact, ptr: Pointer) -> None:
         """Put the cached content of ``ptr`` at ``art``'s path, as ``dvc checkout`` does."""
         cache = self.cache()
-        dest = self.root / art.path
+        dest = resolve_inside(self.root, art.path, art.pointer)
         if not ptr.is_dir:
             if dest.is_dir() and not dest.is_symlink():
                 shutil.rmtree(dest)
@@ -314,6 +309,8 @@ class Workspace:
         dest.mkdir(parents=True, exist_ok=True)
         known = self._file_records(art)
         wanted = {e["relpath"]: e["md5"] for e in cache.dir_entries(ptr.md5)}
+        for parent in {posixpath.dirname(rel) for rel in wanted} - {""}:
+            resolve_inside(self.root, f"{art.path}/{parent}", art.pointer)
         records = {}
         for rel, _ in list(_walk(dest, "")):
             if rel not in wanted:

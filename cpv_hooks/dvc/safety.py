@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from itertools import accumulate
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -134,6 +135,15 @@ def loads_json_limited(
         raise refuse(where, f"is not valid JSON ({exc})") from exc
 
 
-def inside(root: Path, path: Path) -> bool:
-    """True when ``path`` resolves (symlinks followed) inside ``root``."""
-    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+def links_out(base: Path, root: Path) -> Iterator[tuple[Path, Path]]:
+    """Each symlink at or under ``base`` whose target resolves outside ``root``, and its target."""
+    top = Path(os.path.realpath(root))
+    paths = [base]
+    if base.is_dir() and not base.is_symlink():
+        for dirpath, dirnames, filenames in os.walk(base):  # never descends into links
+            paths += [Path(dirpath, name) for name in dirnames + filenames]
+    for path in paths:
+        if path.is_symlink():
+            target = Path(os.path.realpath(path))
+            if not target.is_relative_to(top):
+                yield path, target
