@@ -80,6 +80,7 @@ def run_others(root: Path, stage: str, args: list[str], stdin: bytes, hooks_dir:
     skip = ",".join(filter(None, [os.environ.get("SKIP", ""), *ids]))
     cmd = [
         sys.executable,
+        "-I",  # isolated: the repo's own files never shadow a module
         "-m",
         "pre_commit",
         "hook-impl",
