@@ -160,6 +160,7 @@ class Git:
             input=input,
             capture_output=True,
             text=True,
+            errors="surrogateescape",  # a name that is not UTF-8 round-trips, never crashes
             env=self.env,
         )
         if check and proc.returncode != 0:
@@ -227,7 +228,7 @@ class Git:
         proc = subprocess.run(
             ["git", "cat-file", "--batch"],
             cwd=self.root,
-            input="".join(f"{s}\n" for s in specs).encode(),
+            input="".join(f"{s}\n" for s in specs).encode("utf-8", "surrogateescape"),
             capture_output=True,
             env=self.env,
             check=True,

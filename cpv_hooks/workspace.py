@@ -37,7 +37,7 @@ def signature(path: Path) -> str | None:
         return f"f:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
     digest = hashlib.sha1(usedforsecurity=False)
     for rel, fst in sorted(_walk(path, "")):
-        digest.update(f"{rel}\0{fst.st_size}:{fst.st_mtime_ns}:{fst.st_ino}\n".encode())
+        digest.update(os.fsencode(f"{rel}\0{fst.st_size}:{fst.st_mtime_ns}:{fst.st_ino}\n"))
     return "d:" + digest.hexdigest()
 
 

@@ -6,9 +6,10 @@ Each refusal is one line; nothing outside the victim's clone changes.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from conftest import BIN, git, run
+from conftest import BIN, git, run, teammate, write_model
 
 
 def test_no_code_from_the_repo_runs(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -23,3 +24,20 @@ def test_no_code_from_the_repo_runs(make_repo, tmp_path: Path) -> None:  # type:
     url = "/tmp/x{{7*7}}'{% raw %}.git"
     run(BIN / "cpv", "init", "-t", "vision", "-m", "literal", "--git-remote-url", url)
     assert git(tmp_path / "literal", "remote", "get-url", "origin").stdout.strip() == url
+
+
+def test_odd_names_and_deep_brackets(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo()
+    odd = os.fsdecode(b"v\xff")
+    git(repo, "tag", "-a", odd, "-m", "a name that is not UTF-8")
+    git(repo, "tag", "-a", "v7.0", "-m", "deep\n\n" + "[" * 100_000)
+    (repo / "data" / os.fsdecode(b"\xfe.bin")).write_bytes(b"odd name")
+    write_model(repo / "model.bin", seed=3)
+    (repo / "metrics.log").write_text("{" * 100_000 + "\nacc: 0.5\n")
+    git(repo, "commit", "-am", "odd")
+    assert "v7.1" in git(repo, "tag", "--points-at", "HEAD").stdout  # above the bad v7.0
+    git(repo, "push", "-q", "origin", "main", "--tags")
+    listed = run(BIN / "cpv", "model", "list-tags", cwd=repo)
+    assert "v7.1" in listed.stdout, listed.stderr
+    victim = teammate(repo.parent.parent / "bitbucket" / "model.git", tmp_path / "victim")
+    assert (victim / "data" / os.fsdecode(b"\xfe.bin")).read_bytes() == b"odd name"
