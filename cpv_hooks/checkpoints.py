@@ -674,7 +674,9 @@ def export_from_url(
         args = ["clone", "-q", "--depth", "1", "--no-checkout"] + (
             ["--branch", name] if name else []
         )
-        proc = subprocess.run(["git", *args, url, str(clone)], capture_output=True, text=True)
+        proc = subprocess.run(
+            ["git", *args, "--", url, str(clone)], capture_output=True, text=True, errors="replace"
+        )
         if proc.returncode != 0:
             last = proc.stderr.strip().splitlines()[-1:] or [""]
             raise GitError(

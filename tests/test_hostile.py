@@ -41,3 +41,25 @@ def test_odd_names_and_deep_brackets(make_repo, tmp_path: Path) -> None:  # type
     assert "v7.1" in listed.stdout, listed.stderr
     victim = teammate(repo.parent.parent / "bitbucket" / "model.git", tmp_path / "victim")
     assert (victim / "data" / os.fsdecode(b"\xfe.bin")).read_bytes() == b"odd name"
+
+
+def test_listings_trust_refs_not_manifests_and_print_no_escapes(make_repo) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo()
+    write_model(repo / "model.bin", seed=4)
+    (repo / "metrics.log").write_text('acc: 0.5\n{"\\u001b]0;title\\u0007x": 1}\n')
+    git(repo, "commit", "-am", "clear \x1b[2J screen \u202e txet")
+    copied = git(repo, "tag", "-l", "--format=%(contents)", "v0.1").stdout
+    git(repo, "tag", "-a", "v7.7", "-m", copied)  # the manifest of v0.1 under another name
+    listed = run(BIN / "cpv", "model", "list-tags", cwd=repo)
+    assert listed.stdout.count("v0.1") == 1 and "v7.7" not in listed.stdout
+    assert "\x1b" not in listed.stdout and "\\x1b[2J screen \\u202e" in listed.stdout
+    info = run(BIN / "cpv", "model", "info", "--tag", "v0.1", cwd=repo)
+    assert "metric \\x1b]0;title\\x07x: 1" in info.stdout
+    proc = run(BIN / "cpv", "model", "info", "--tag", "v7.7", cwd=repo, check=False)
+    assert proc.returncode == 2 and "carries the manifest of v0.1" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    proc = run(
+        BIN / "cpv", "model", "download", "--repo-url", "https://user:TOKEN@127.0.0.1:9/x.git",
+        cwd=repo, check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "TOKEN" not in proc.stderr and "user" not in proc.stderr
