@@ -13,6 +13,7 @@ import os
 import posixpath
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -452,12 +453,21 @@ class Workspace:
 
 
 def _write_object(dest: Path, source: Path | bytes, mode: int = 0o444) -> None:
-    """Write a file through a temporary name beside it: readers see all of it or nothing."""
+    """Write a file through a temporary name beside it: readers see all of it or nothing.
+
+    The temporary name is unique (caches are shared between repos and processes) and is
+    removed on every failure (a full disk included).
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".cpv-tmp-{dest.name}")
-    if isinstance(source, bytes):
-        tmp.write_bytes(source)
-    else:
-        shutil.copyfile(source, tmp)
-    os.chmod(tmp, mode)
-    os.replace(tmp, dest)
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=".cpv-tmp-")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if isinstance(source, bytes):
+            tmp.write_bytes(source)
+        else:
+            shutil.copyfile(source, tmp)
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ Each refusal is one line; nothing outside the victim's clone changes.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from conftest import BIN, git, run, teammate, write_model
@@ -63,3 +64,22 @@ def test_listings_trust_refs_not_manifests_and_print_no_escapes(make_repo) -> No
         cwd=repo, check=False,
     )  # fmt: skip
     assert proc.returncode != 0 and "TOKEN" not in proc.stderr and "user" not in proc.stderr
+
+
+def test_repos_sharing_a_cache_commit_the_same_data_at_once(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    shared = tmp_path / "shared-cache"
+    repos = [make_repo(model_name=name) for name in ("alpha", "beta")]
+    for repo in repos:
+        with (repo / ".dvc" / "config.local").open("a") as fh:
+            fh.write(f"[cache]\n    dir = {shared}\n")
+        (repo / "metrics.log").write_text("acc: 0.5\n")  # a tracked change: one commit does it
+        for i in range(300):
+            (repo / "data" / f"part-{i:03}.bin").write_bytes(i.to_bytes(2, "big") * 20_000)
+    procs = [
+        subprocess.Popen(["git", "commit", "-qam", "same data"], cwd=repo, stderr=subprocess.PIPE)
+        for repo in repos
+    ]
+    errors = [proc.communicate()[1] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], errors
+    assert not list(shared.rglob(".cpv-tmp-*"))
+    assert len(list((shared / "files" / "md5").rglob("*"))) > 300
