@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cpv_hooks.dvc.cache import Cache
+from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import ValidationError
-from cpv_hooks.pointers import Cache, Pointer, parse_pointer
 from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config
 from cpv_hooks.storage import Remote, cache_dir, fetch, missing_objects, open_remote, upload
 from cpv_hooks.tagging import validate_pushed_tag

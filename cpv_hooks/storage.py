@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from cpv_hooks.dvc.cache import Cache, Obj, file_md5
+from cpv_hooks.dvc.pointers import Pointer
 from cpv_hooks.errors import ConfigError, CorruptObjectError, CredentialError, StorageError
-from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5
 
 Progress = Callable[[int], None]
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)

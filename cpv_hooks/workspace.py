@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cpv_hooks.dvc.cache import Cache, Obj, file_md5
+from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import RepositoryError, ValidationError
-from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5, parse_pointer
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 
 MB = 1024 * 1024
