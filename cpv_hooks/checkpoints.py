@@ -261,8 +261,7 @@ class _Checkpoints:
                 return plan
             ws.add(changed)
             paths = [a.pointer for a in scope if (ws.root / a.pointer).exists()]
-            if changed and (ws.root / ".gitignore").exists():
-                paths.append(".gitignore")
+            paths += ws.gitignores(a for a in changed if a.store == "dvc")
             git.run("add", "--", *paths)
             pending = git.run("diff", "--cached", "--name-only", "HEAD", "--", *paths).split()
             if not pending:

@@ -18,9 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cpv_hooks.dvc.cache import Cache, Obj, file_md5
-from cpv_hooks.dvc.pointers import Pointer, parse_pointer
-from cpv_hooks.errors import RepositoryError, ValidationError
+from cpv_hooks.dvc.cache import Cache, Obj, file_md5, legacy_md5
+from cpv_hooks.dvc.pointers import (
+    Pointer,
+    ignore_artifact,
+    parse_pointer,
+    pointer_path,
+    pointer_text,
+)
+from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 
 MB = 1024 * 1024
@@ -193,16 +199,33 @@ class Workspace:
             cache = self.cache()
             for art in arts:
                 path = self.root / art.path
-                ptr = self._add_dir(art, cache) if path.is_dir() else self._add_file(art, cache)
-                (self.root / art.pointer).write_text(ptr.as_text())
+                old = self.pointer_bytes(art)
+                old_text = None if old is None else old.decode("utf-8", "replace")
+                if path.is_dir():
+                    ptr = self._add_dir(art, cache)
+                else:
+                    ptr = self._add_file(art, cache, old_text)
+                with open(self.root / art.pointer, "w", encoding="utf-8") as fh:
+                    fh.write(pointer_text(ptr, old_text))
                 self._ignore(art)
             self._record(arts)
 
-    def _add_file(self, art: Artifact, cache: Cache) -> Pointer:
+    def _add_file(self, art: Artifact, cache: Cache, old: str | None) -> Pointer:
         path = self.root / art.path
         md5 = file_md5(path)
         self._store(cache, path, md5)
-        return Pointer(art.path, md5, path.stat().st_size)
+        size = path.stat().st_size
+        name = pointer_path(art.pointer)
+        try:
+            prev = None if old is None else parse_pointer(old, art.pointer)
+        except DVCError:
+            prev = None  # a broken pointer is simply replaced
+        if prev and prev.legacy and prev.size == size and legacy_md5(path) == prev.md5:
+            # a DVC 2 pointer whose data did not change: DVC keeps it, in its old cache layout
+            if not cache.legacy_path(prev.md5).exists():
+                _write_object(cache.legacy_path(prev.md5), path)
+            return prev
+        return Pointer(name, md5, size)
 
     def _add_dir(self, art: Artifact, cache: Cache) -> Pointer:
         base = self.root / art.path
@@ -224,7 +247,7 @@ class Workspace:
             _write_object(cache.path(dir_md5), listing)
         self.remember([Obj(dir_md5)])
         self._save_file_records(art, records)
-        return Pointer(art.path, dir_md5, total, len(entries))
+        return Pointer(pointer_path(art.pointer), dir_md5, total, len(entries))
 
     def _store(self, cache: Cache, src: Path, md5: str) -> None:
         """Copy a file into the cache (never linked: training scripts rewrite in place)."""
@@ -234,14 +257,14 @@ class Workspace:
             _write_object(dest, src)
         self.remember([Obj(md5)])
 
+    def gitignores(self, arts: Iterable[Artifact]) -> list[str]:
+        """The existing ``.gitignore`` files that ``add`` writes for ``arts``."""
+        return sorted({a.gitignore for a in arts if (self.root / a.gitignore).exists()})
+
     def _ignore(self, art: Artifact) -> None:
-        """Make sure git ignores the artifact, as ``dvc add`` does."""
-        if not self.git.ok("check-ignore", "-q", art.path):
-            gitignore = self.root / ".gitignore"
-            text = gitignore.read_text() if gitignore.exists() else ""
-            gitignore.write_text(
-                text + ("" if text.endswith("\n") or not text else "\n") + f"/{art.path}\n"
-            )
+        """Make sure git ignores the artifact, as ``dvc add`` does (``.gitignore`` beside it)."""
+        if not self.git.ok("check-ignore", "-q", "--no-index", "--", art.path):
+            ignore_artifact(self.root, art.path)
 
     def _file_records(self, art: Artifact) -> dict[str, list[Any]]:
         try:

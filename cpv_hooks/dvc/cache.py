@@ -30,6 +30,13 @@ def file_md5(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def legacy_md5(path: Path) -> str:
+    """The md5 DVC 2 gave a file: a text file (DVC's heuristic) hashed with CRLF read as LF."""
+    from dvc_data.hashfile.hash import file_md5 as dvc_file_md5  # rare: DVC 2 pointers only
+
+    return str(dvc_file_md5(str(path), name="md5-dos2unix"))
+
+
 @dataclass(frozen=True)
 class Obj:
     """One object of the cache: its md5 (``.dir`` suffixed for listings) and size if known."""
@@ -51,6 +58,10 @@ class Cache:
 
     def path(self, md5: str) -> Path:
         return self.dir / object_key(md5)
+
+    def legacy_path(self, md5: str) -> Path:
+        """Where DVC 2 kept an object: ``<2 hex>/<30 hex>`` at the cache's top."""
+        return self.dir / md5[:2] / md5[2:]
 
     def has(self, md5: str) -> bool:
         return self.path(md5).exists()
