@@ -421,7 +421,7 @@ class Workspace:
                 continue
             if record.get(obj.md5) == [st.st_size, st.st_mtime_ns]:
                 continue
-            if file_md5(path) == obj.md5.removesuffix(".dir"):
+            if obj.matches(path, file_md5(path)):
                 record[obj.md5] = [st.st_size, st.st_mtime_ns]
             else:
                 path.unlink()
@@ -462,19 +462,21 @@ class Workspace:
 
     def ensure_cached(self, pointers: list[Pointer]) -> int:
         """Download into the cache what ``pointers`` need and it lacks; returns objects fetched."""
-        from cpv_hooks.storage import fetch, open_remote
+        from cpv_hooks.storage import by_remote, fetch
 
         cache = self.cache()
-        remote = None
         total = 0
-        for round_ in (1, 2):  # first the .dir listings, then the files they name
-            files, dirs = cache.objects(pointers)
-            want = [o for o in (dirs if round_ == 1 else files) if not cache.has(o.md5)]
-            if want:
-                remote = remote or open_remote(self.root)
-                fetch(remote, cache, want)
-                self.remember(want)
-                total += len(want)
+        files, dirs = cache.objects(pointers)
+        if all(cache.has(o.md5) for o in files + dirs):
+            return 0
+        for remote, ptrs in by_remote(self.root, pointers):  # a pointer's own `remote:` first
+            for round_ in (1, 2):  # first the .dir listings, then the files they name
+                files, dirs = cache.objects(ptrs)
+                want = [o for o in (dirs if round_ == 1 else files) if not cache.has(o.md5)]
+                if want:
+                    fetch(remote, cache, want)
+                    self.remember(want)
+                    total += len(want)
         return total
 
 
