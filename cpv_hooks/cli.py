@@ -7,12 +7,15 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from cpv_hooks.errors import CPVError, printable
 from cpv_hooks.versions import Kind
+
+if TYPE_CHECKING:
+    from cpv_hooks.repo import Git
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -221,6 +224,20 @@ def _print_versions(versions: list[Any], as_json: bool) -> None:
         )
 
 
+def _warn_unlisted(git: Git, kind: Kind, listed: set[str]) -> None:
+    """One warning line for each version tag left out of a listing, saying why."""
+    from cpv_hooks.tagging import read_manifest
+    from cpv_hooks.versions import parse_tag
+
+    for name in git.tags():
+        parsed = parse_tag(name)
+        if parsed and parsed[0] == kind and name not in listed:
+            try:
+                read_manifest(git, name)
+            except CPVError as exc:
+                echo(f"cpv: warning: {name} is not listed: {exc}", err=True)
+
+
 def _print_info(meta: dict[str, Any], as_json: bool) -> None:
     if as_json:
         _echo_json(meta)
@@ -313,7 +330,10 @@ def _kind_group(kind: Kind) -> click.Group:
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @click.pass_context
     def list_tags(ctx: click.Context, as_json: bool) -> None:
-        _print_versions(_manager(ctx, KIND_CLASS[kind]).versions(kind), as_json)
+        mgr = _manager(ctx, KIND_CLASS[kind])
+        versions = mgr.versions(kind)
+        _print_versions(versions, as_json)
+        _warn_unlisted(mgr.git, kind, {v.tag for v in versions})
 
     @group.command(help=f"Bring {art} back to a version, committed as a new version.")
     @click.option("--tag", required=True, help="The version to bring back.")

@@ -58,6 +58,7 @@ def test_listings_trust_refs_not_manifests_and_print_no_escapes(make_repo) -> No
     git(repo, "tag", "-a", "v7.7", "-m", copied)  # the manifest of v0.1 under another name
     listed = run(BIN / "cpv", "model", "list-tags", cwd=repo)
     assert listed.stdout.count("v0.1") == 1 and "v7.7" not in listed.stdout
+    assert "cpv: warning: v7.7 is not listed: tag v7.7 at" in listed.stderr
     assert "\x1b" not in listed.stdout and "\\x1b[2J screen \\u202e" in listed.stdout
     info = run(BIN / "cpv", "model", "info", "--tag", "v0.1", cwd=repo)
     assert "metric \\x1b]0;title\\x07x: 1" in info.stdout
