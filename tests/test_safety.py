@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import unicodedata
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
@@ -18,7 +19,7 @@ from cpv_hooks.dvc.safety import (
     loads_json_limited,
     resolve_inside,
 )
-from cpv_hooks.errors import ValidationError
+from cpv_hooks.errors import CPVError, ValidationError, printable
 
 
 def _md5_oracle(value: str, allow_dir: bool) -> bool:
@@ -119,3 +120,22 @@ def test_yaml_alias_bomb_and_deep_json_are_refused() -> None:
     with pytest.raises(ValidationError, match="nests deeper"):
         loads_json_limited("[" * 100_000 + "]" * 100_000, "listing")
     assert loads_json_limited('[{"relpath": "[[[[", "md5": "x"}]', "l", depth=2)[0]["md5"] == "x"
+
+
+@given(st.text())
+def test_printed_text_holds_no_control_characters(text: str) -> None:
+    shown = printable(text)
+    assert all(c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs") for c in shown)
+    shown.encode("utf-8")  # never a UnicodeEncodeError on a UTF-8 terminal
+
+
+@given(
+    st.sampled_from(["https", "http", "ssh", "git+ssh"]),
+    st.from_regex(r"[A-Za-z0-9._~-]{1,12}", fullmatch=True),
+    st.from_regex(r"[A-Za-z0-9._~!$&'()*+,;=-]{6,20}", fullmatch=True),
+)
+def test_url_credentials_never_reach_an_error(scheme: str, user: str, secret: str) -> None:
+    url = f"{scheme}://{user}:{secret}@host.example/x.git"
+    shown = f"{scheme}://***@" if scheme.startswith("http") else f"{scheme}://{user}:***@"
+    out = str(CPVError(f"could not fetch from {url}: fatal: denied"))
+    assert out == f"could not fetch from {shown}host.example/x.git: fatal: denied"
