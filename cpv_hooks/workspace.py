@@ -28,7 +28,7 @@ from cpv_hooks.dvc.pointers import (
     pointer_path,
     pointer_text,
 )
-from cpv_hooks.dvc.safety import links_out, resolve_inside
+from cpv_hooks.dvc.safety import check_relpath, links_out, resolve_inside
 from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 
@@ -233,6 +233,7 @@ class Workspace:
         known = self._file_records(art)
         entries, records, total = [], {}, 0
         for rel, st in sorted(_walk(base, "")):
+            _check_listable(art, rel)
             key = [st.st_size, st.st_mtime_ns, st.st_ino]
             rec = known.get(rel)
             md5 = rec[3] if rec and rec[:3] == key and cache.has(rec[3]) else None
@@ -486,6 +487,16 @@ class Workspace:
                     self.remember(want)
                     total += len(want)
         return total
+
+
+def _check_listable(art: Artifact, rel: str) -> None:
+    """Refuse at commit a file that no checkout would accept in a listing (e.g. ``.git/``)."""
+    try:
+        check_relpath(rel, art.path)
+    except ValidationError as exc:
+        raise ValidationError(
+            exc.message, f"move it out of {art.path}/ or rename it; cpv cannot version it"
+        ) from exc
 
 
 def _write_object(dest: Path, source: Path | bytes, mode: int = 0o444) -> None:
