@@ -271,7 +271,11 @@ def find_root(start: Path | str | None = None) -> Path:
     if (where / ".git").is_dir() and "GIT_DIR" not in os.environ:
         return where.resolve()  # git runs hooks at the top of the work tree: no git call
     proc = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=where, capture_output=True, text=True
+        ["git", "rev-parse", "--show-toplevel"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",
     )
     if proc.returncode != 0:
         raise RepositoryError(
