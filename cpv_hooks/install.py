@@ -32,6 +32,12 @@ def install_hooks(root: Path) -> list[str]:
             f"{root} has no .pre-commit-config.yaml",
             "run this in a repo made by `cpv init` or the cpv template",
         )
+    if _in_user_site():
+        raise RepositoryError(
+            "cpv is installed in the user site-packages, which the hooks (isolated `python -I`, "
+            "so no repo file can shadow a module) do not see",
+            "install cpv in a virtualenv or with pipx, then run `cpv install` again",
+        )
     git = Git(root)
     git.run("config", "push.followTags", "true")  # a plain `git push` carries the version tags
     git.run("config", "push.autoSetupRemote", "true")  # ...and works on the first push too
@@ -44,6 +50,14 @@ def install_hooks(root: Path) -> list[str]:
         dest.write_text(text)
         os.chmod(dest, 0o755)
     return list(HOOK_TYPES)
+
+
+def _in_user_site() -> bool:
+    """True when cpv itself lives in the user site-packages (``pip install --user``)."""
+    import site
+
+    user = Path(site.getusersitepackages()).resolve()
+    return Path(__file__).resolve().is_relative_to(user)
 
 
 def install(path: Path | str | None = None) -> SyncReport:

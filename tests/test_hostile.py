@@ -10,11 +10,16 @@ import hashlib
 import json
 import os
 import shutil
+import site
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import BIN, git, run, teammate, write_model
 
+import cpv_hooks
+from cpv_hooks.errors import RepositoryError
+from cpv_hooks.install import install_hooks
 from cpv_hooks.storage import read_dvc_config
 
 
@@ -30,6 +35,15 @@ def test_no_code_from_the_repo_runs(make_repo, tmp_path: Path) -> None:  # type:
     url = "/tmp/x{{7*7}}'{% raw %}.git"
     run(BIN / "cpv", "init", "-t", "vision", "-m", "literal", "--git-remote-url", url)
     assert git(tmp_path / "literal", "remote", "get-url", "origin").stdout.strip() == url
+
+
+def test_hooks_refuse_an_install_they_cannot_import(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`python -I` skips the user site: a `pip install --user` cpv is refused at install."""
+    repo = make_repo()
+    home = str(Path(cpv_hooks.__file__).resolve().parent.parent)
+    monkeypatch.setattr(site, "getusersitepackages", lambda: home)  # no user site here
+    with pytest.raises(RepositoryError, match="user site-packages"):
+        install_hooks(repo)
 
 
 def test_odd_names_and_deep_brackets(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
