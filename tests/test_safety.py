@@ -52,10 +52,13 @@ def _escapes(rel: str) -> bool:
     root = "/base/dir"
     joined = posixpath.normpath(posixpath.join(root, rel))
     win = PureWindowsPath(rel)
-    parts = {p.lower() for p in PurePosixPath(rel).parts} | {p.lower() for p in win.parts}
+    parts = {p.lower() for p in PurePosixPath(rel).parts}
+    if os.sep == "\\":  # a back-slash separates paths only there
+        parts |= {p.lower() for p in win.parts}
+    drive = bool(win.drive or win.root) if os.sep == "\\" else win.drive[1:2] == ":"
     return (
         not joined.startswith(root + "/")
-        or bool(win.drive or win.root)
+        or drive
         or bool(parts & {"..", ".git", ".dvc"})
         or "\0" in rel
     )

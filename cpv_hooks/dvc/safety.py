@@ -51,8 +51,9 @@ def check_md5(value: object, where: str, allow_dir: bool = False) -> str:
 def check_relpath(rel: object, where: str) -> str:
     """``rel`` if it is a relative, normalised path inside its base (``a/b``, never ``../b``).
 
-    Refused: absolute paths and drives, ``.``/``..``/empty parts, back-slashes (a separator on
-    Windows), NUL, and anything under ``.git`` or ``.dvc``.
+    Refused: absolute paths and drives, ``.``/``..``/empty parts, NUL, anything under ``.git``
+    or ``.dvc``, and back-slashes where they separate paths (Windows; elsewhere a back-slash
+    is an ordinary character of a file name, which DVC versions too).
     """
     if not isinstance(rel, str) or not rel:
         raise refuse(where, f"path {shown(rel)} is not a relative path")
@@ -61,7 +62,7 @@ def check_relpath(rel: object, where: str) -> str:
         "is absolute"
         if rel.startswith("/") or _DRIVE.match(rel)
         else "has a NUL or back-slash"
-        if "\0" in rel or "\\" in rel
+        if "\0" in rel or ("\\" in rel and os.sep == "\\")
         else "is not normalised (empty, '.' or '..' part)"
         if any(p in ("", ".", "..") for p in parts)
         else "is under .git or .dvc"
