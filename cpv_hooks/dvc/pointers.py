@@ -48,8 +48,7 @@ class Pointer:
 
 
 def parse_pointer(text: bytes | str, where: str) -> Pointer:
-    """Parse a ``.dvc`` file of DVC 2 or 3; a hand-edited, truncated or crafted one raises
-    DVCError (every value passes the gate of :mod:`cpv_hooks.dvc.safety` first)."""
+    """Parse a ``.dvc`` file of DVC 2 or 3; a hand-edited, truncated or crafted one raises."""
     try:
         out = safety.load_yaml_safe(text, where)["outs"][0]
         if out.get("hash", "md5") != "md5":
@@ -84,9 +83,10 @@ def pointer_text(ptr: Pointer, old: str | None = None) -> str:
         try:
             current = parse_pointer(old, "the old pointer")
         except DVCError:
-            current = None
+            current, old = None, None  # a broken or crafted pointer is replaced, never re-read
         if (
             current is not None
+            and old is not None
             and current.legacy
             and ptr.legacy
             and (current.md5, current.size, current.nfiles) == (ptr.md5, ptr.size, ptr.nfiles)

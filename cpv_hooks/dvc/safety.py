@@ -25,7 +25,6 @@ MAX_DEPTH = 32  # listings are 2 deep, manifests 3
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _RESERVED = {".git", ".dvc"}
-_ANY_SEP = re.compile(r"[/\\]")
 _HINT = "the repo holds crafted or corrupt content: ask who pushed it, fix it in git"
 
 
@@ -52,23 +51,22 @@ def check_md5(value: object, where: str, allow_dir: bool = False) -> str:
 def check_relpath(rel: object, where: str) -> str:
     """``rel`` if it is a relative, normalised path inside its base (``a/b``, never ``../b``).
 
-    Refused: absolute paths and drives, ``.``/``..``/empty parts, NUL, and anything under
-    ``.git`` or ``.dvc``. A back-slash is a file name character (as for DVC on POSIX) but
-    never a way to a parent or a root (it is a separator on Windows).
+    Refused: absolute paths and drives, ``.``/``..``/empty parts, NUL, anything under ``.git``
+    or ``.dvc``, and back-slashes where they separate paths (Windows; elsewhere a back-slash
+    is an ordinary character of a file name, which DVC versions too).
     """
     if not isinstance(rel, str) or not rel:
         raise refuse(where, f"path {shown(rel)} is not a relative path")
     parts = rel.split("/")
-    every = _ANY_SEP.split(rel)
     problem = (
         "is absolute"
-        if rel.startswith(("/", "\\")) or _DRIVE.match(rel)
-        else "has a NUL"
-        if "\0" in rel
+        if rel.startswith("/") or _DRIVE.match(rel)
+        else "has a NUL or back-slash"
+        if "\0" in rel or ("\\" in rel and os.sep == "\\")
         else "is not normalised (empty, '.' or '..' part)"
-        if any(p in ("", ".", "..") for p in parts) or ".." in every
+        if any(p in ("", ".", "..") for p in parts)
         else "is under .git or .dvc"
-        if any(p.lower() in _RESERVED for p in every)
+        if any(p.lower() in _RESERVED for p in parts)
         else ""
     )
     if problem:
