@@ -56,7 +56,7 @@ def _escapes(rel: str) -> bool:
     parts = {p.lower() for p in PurePosixPath(rel).parts}
     if os.sep == "\\":  # a back-slash separates paths only there
         parts |= {p.lower() for p in win.parts}
-    drive = bool(win.drive or win.root) if os.sep == "\\" else win.drive[1:2] == ":"
+    drive = os.sep == "\\" and bool(win.drive or win.root)
     return (
         not joined.startswith(root + "/")
         or drive
@@ -93,8 +93,8 @@ def test_plain_relative_paths_are_accepted(parts: list[str]) -> None:
     assert check_relpath(rel, "listing") == rel
 
 
-def _has_drive(rel: str) -> bool:  # "C:x" is a Windows drive path, refused on purpose
-    return bool(PureWindowsPath(rel).drive)
+def _has_drive(rel: str) -> bool:  # "C:x" is a drive path where Windows reads it so
+    return os.sep == "\\" and bool(PureWindowsPath(rel).drive)
 
 
 def test_resolve_inside_follows_symlinks(tmp_path: Path) -> None:
