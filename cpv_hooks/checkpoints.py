@@ -30,7 +30,7 @@ from cpv_hooks.errors import (
 )
 from cpv_hooks.manifest import Manifest
 from cpv_hooks.pointers import Cache, Pointer, file_md5, parse_pointer
-from cpv_hooks.push import RefUpdate, publish
+from cpv_hooks.push import RefUpdate, publish, push_branch
 from cpv_hooks.repo import ZERO_SHA, Artifact, Git, load_repo_config, validate_name
 from cpv_hooks.storage import DISK_FULL, cache_dir, disk_full, export, open_remote
 from cpv_hooks.tagging import read_manifest, read_manifests, tag_commit
@@ -315,30 +315,18 @@ class _Checkpoints:
         return _made(self.last_plan, kind)
 
     def _publish(self, tags: list[str]) -> int:
-        """Upload the data of ``tags`` (always), then push branch and tags to origin (if any)."""
+        """Push the branch and its versions to origin, uploading the data of every commit the
+        push sends; without origin, upload the data of ``tags`` (or HEAD) only."""
         git = self.git
+        if "origin" in git.run("remote").split():
+            branch = git.run("symbolic-ref", "--short", "HEAD")
+            return push_branch(git.root, "origin", branch).objects
         head = git.run("rev-parse", "HEAD")
         updates = [
             RefUpdate(f"refs/tags/{t}", git.run("rev-parse", t), f"refs/tags/{t}", ZERO_SHA)
             for t in tags
         ] or [RefUpdate("HEAD", head, "refs/heads/x", ZERO_SHA)]
-        remotes = git.run("remote").split()
-        result = publish(git.root, updates, remotes[0] if remotes else "origin")
-        if "origin" in remotes:
-            branch = git.run("symbolic-ref", "--short", "HEAD")
-            proc = subprocess.run(
-                ["git", "push", "--no-verify", "-q", "-u", "origin", branch, *tags],
-                cwd=git.root,
-                capture_output=True,
-                text=True,
-            )
-            if proc.returncode != 0:
-                last = proc.stderr.strip().splitlines()[-1:] or [""]
-                raise GitError(
-                    f"git push to origin failed: {last[0]}",
-                    "pull first (git pull), or renumber a taken tag with `cpv retag`",
-                )
-        return result.objects
+        return publish(git.root, updates, "origin").objects
 
     def place(self, art: Artifact, source: str | Path, opts: Options) -> bool:
         """Copy ``source`` to where ``art`` lives, keeping unsaved work recoverable.

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cpv_hooks.errors import ValidationError
+from cpv_hooks.errors import GitError, ValidationError
 from cpv_hooks.pointers import Cache, Pointer, parse_pointer
 from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config
 from cpv_hooks.storage import Remote, cache_dir, fetch, missing_objects, open_remote, upload
@@ -135,6 +135,42 @@ def publish(
     need = missing_objects(target, cache, files, dirs)
     sent = upload(target, cache, need) if need else 0
     return PushResult(len(commits), len(need), sent, target.url)
+
+
+def advertised_refs(git: Git, remote: str) -> dict[str, str]:
+    """What ``remote`` advertises: ref name -> object (one ``git ls-remote``)."""
+    out = git.run("ls-remote", remote)
+    return {ref: sha for sha, ref in (line.split("\t", 1) for line in out.split("\n") if line)}
+
+
+def push_branch(root: Path, remote: str, branch: str) -> PushResult:
+    """``git push`` of ``branch`` and of every version tag in its history the remote lacks.
+
+    What a push sends is computed from what the remote advertises, as git does, and the
+    data of every commit in it is uploaded before any ref goes: versions committed earlier
+    without a push (``--no-push``) get their data uploaded too.
+    """
+    git = Git(root)
+    advertised = advertised_refs(git, remote)
+    head = git.run("rev-parse", f"refs/heads/{branch}")
+    merged = git.run("tag", "--merged", head).split("\n")
+    tags = [t for t in merged if parse_tag(t) and f"refs/tags/{t}" not in advertised]
+    tag_shas = git.run("rev-parse", *(f"refs/tags/{t}" for t in tags)).split() if tags else []
+    ref = f"refs/heads/{branch}"
+    updates = [RefUpdate(ref, head, ref, advertised.get(ref, ZERO_SHA))] + [
+        RefUpdate(f"refs/tags/{t}", sha, f"refs/tags/{t}", ZERO_SHA)
+        for t, sha in zip(tags, tag_shas, strict=True)
+    ]
+    result = publish(root, updates, remote)
+    push = ["push", "--no-verify", "--no-follow-tags", "-q", "-u", remote, branch, *tags]
+    try:
+        git.run(*push)
+    except GitError as exc:
+        raise GitError(
+            f"git push to {remote} failed: {exc.message.split(' failed: ', 1)[-1]}",
+            "pull first (git pull), or renumber a taken tag with `cpv retag`",
+        ) from exc
+    return result
 
 
 def verify_remote(root: Path) -> list[str]:
