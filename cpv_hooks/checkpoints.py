@@ -28,6 +28,7 @@ from cpv_hooks.errors import (
     RepositoryError,
     ValidationError,
 )
+from cpv_hooks.heal import Healed, heal, heal_unpushed_parents
 from cpv_hooks.manifest import Manifest
 from cpv_hooks.pointers import Cache, Pointer, file_md5, parse_pointer
 from cpv_hooks.push import RefUpdate, publish, push_branch
@@ -101,6 +102,7 @@ class Plan:
     changed: list[str] = field(default_factory=list)
     upload_objects: int = 0
     dry_run: bool = False
+    healed: list[str] = field(default_factory=list)  # versions given to earlier commits
 
 
 class _Checkpoints:
@@ -278,6 +280,7 @@ class _Checkpoints:
                     _next(git.tags(), k, directive)  # a bad version fails before any commit
                 commit = ["commit", "-q", "-m", message, "--", *pending]  # only these paths
                 git.run(*NO_HOOKS, *git.identity_args(), *commit)
+                plan.healed = [h.tag for h in heal_unpushed_parents(ws.root)]
                 plan.tags = tag_commit(ws.root, "HEAD", directive)
         if opts.push:
             plan.upload_objects = self._publish(plan.tags)
@@ -313,6 +316,13 @@ class _Checkpoints:
         text = message or f"{kind.capitalize()} checkpoint"
         self.last_plan = self.commit_version(kind, text, version_tag, opts)
         return _made(self.last_plan, kind)
+
+    def heal(self, **kwargs: Any) -> list[Healed]:
+        """Version every commit of HEAD's history that changed the model or data without
+        getting its version (made before the hooks, or without them); nothing is pushed."""
+        opts = self._opts(kwargs)
+        with self._workspace().locked():
+            return heal(self.repo_path, ["HEAD"], dry_run=opts.dry_run)
 
     def _publish(self, tags: list[str]) -> int:
         """Push the branch and its versions to origin, uploading the data of every commit the

@@ -201,7 +201,8 @@ def _print_plan(plan: Any, what: str) -> None:
         click.echo("already there: nothing to version")
         return
     sent = f", uploaded {plan.upload_objects} object(s)" if plan.upload_objects else ""
-    click.echo(f"{what} {', '.join(plan.tags)}{sent}")
+    healed = f" (earlier commits that had none: {', '.join(plan.healed)})" if plan.healed else ""
+    click.echo(f"{what} {', '.join(plan.tags)}{sent}{healed}")
 
 
 def _print_versions(versions: list[Any], as_json: bool) -> None:
@@ -229,6 +230,19 @@ def _print_info(meta: dict[str, Any], as_json: bool) -> None:
         click.echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
     for key, value in meta.get("metrics", {}).items():
         click.echo(f"metric {key}: {value:g}")
+
+
+@cli.command()
+@repo_option
+@click.pass_context
+def heal(ctx: click.Context) -> None:
+    """Version the commits of HEAD's history that changed the model or data but have no tag."""
+    healed = _manager(ctx, "CombinedCheckpointsManage").heal(**_opts(ctx))
+    verb = "would tag" if ctx.obj["dry_run"] else "tagged"
+    for h in healed:
+        click.echo(f"{verb} {h.tag} on {h.commit[:8]} ({h.subject[:60]})")
+    if not healed:
+        click.echo("every version is tagged: nothing to heal")
 
 
 # -- shared commands of `cpv model` and `cpv data` ------------------------------------

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cpv_hooks.errors import GitError, ValidationError
+from cpv_hooks.heal import Healed, heal
 from cpv_hooks.pointers import Cache, Pointer, parse_pointer
 from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config
 from cpv_hooks.storage import Remote, cache_dir, fetch, missing_objects, open_remote, upload
@@ -137,9 +138,39 @@ def publish(
     return PushResult(len(commits), len(need), sent, target.url)
 
 
-def advertised_refs(git: Git, remote: str) -> dict[str, str]:
+def heal_pushed(
+    root: Path, updates: list[RefUpdate], remote: str, advertised: dict[str, str] | None = None
+) -> list[Healed]:
+    """Tag the pushed branch commits that changed the model or data and have no version."""
+    git = Git(root)
+    tips = [
+        u.local_sha
+        for u in updates
+        if u.local_sha != ZERO_SHA and not u.remote_ref.startswith("refs/tags/")
+    ]
+    known = [
+        u.remote_sha
+        for u in updates
+        if u.remote_sha != ZERO_SHA and git.ok("cat-file", "-e", f"{u.remote_sha}^{{commit}}")
+    ]
+
+    def taken() -> list[str]:
+        refs = advertised if advertised is not None else advertised_refs(git, remote, "--tags")
+        return [r.removeprefix("refs/tags/").removesuffix("^{}") for r in refs]
+
+    return heal(root, tips, [*known, f"--remotes={remote}"], taken)
+
+
+def push_tags(root: Path, remote: str, tags: list[str]) -> None:
+    """Push version tags whose data is already uploaded (hooks skipped)."""
+    if tags:
+        refs = [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
+        Git(root).run("push", "--no-verify", "--no-follow-tags", "-q", remote, *refs)
+
+
+def advertised_refs(git: Git, remote: str, *options: str) -> dict[str, str]:
     """What ``remote`` advertises: ref name -> object (one ``git ls-remote``)."""
-    out = git.run("ls-remote", remote)
+    out = git.run("ls-remote", *options, remote)
     return {ref: sha for sha, ref in (line.split("\t", 1) for line in out.split("\n") if line)}
 
 
@@ -153,11 +184,13 @@ def push_branch(root: Path, remote: str, branch: str) -> PushResult:
     git = Git(root)
     advertised = advertised_refs(git, remote)
     head = git.run("rev-parse", f"refs/heads/{branch}")
+    ref = f"refs/heads/{branch}"
+    update = RefUpdate(ref, head, ref, advertised.get(ref, ZERO_SHA))
+    heal_pushed(root, [update], remote, advertised)
     merged = git.run("tag", "--merged", head).split("\n")
     tags = [t for t in merged if parse_tag(t) and f"refs/tags/{t}" not in advertised]
     tag_shas = git.run("rev-parse", *(f"refs/tags/{t}" for t in tags)).split() if tags else []
-    ref = f"refs/heads/{branch}"
-    updates = [RefUpdate(ref, head, ref, advertised.get(ref, ZERO_SHA))] + [
+    updates = [update] + [
         RefUpdate(f"refs/tags/{t}", sha, f"refs/tags/{t}", ZERO_SHA)
         for t, sha in zip(tags, tag_shas, strict=True)
     ]

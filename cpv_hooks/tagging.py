@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,11 +85,14 @@ def tag_commit(
     commit: str = "HEAD",
     directive: Directive | None = None,
     kinds: list[Kind] | None = None,
+    taken: Iterable[str] = (),
+    dry_run: bool = False,
 ) -> list[str]:
     """Give ``commit`` the next version tag of each kind it changed; returns the new tags.
 
     A kind whose DVC artifacts are all empty placeholders, or that already has a tag on
-    this commit, gets none.
+    this commit, gets none. ``taken`` names tags to count as existing (the remote's);
+    ``dry_run`` names the tags without making them.
     """
     git = Git(root)
     config = load_repo_config(root)
@@ -100,7 +104,7 @@ def tag_commit(
         directive = parse_directive(git.run("log", "-1", "--format=%B", sha))
     if directive.skip:
         return []
-    existing = git.tags()
+    existing = git.tags() + list(taken)
     here = {parsed[0] for parsed in map(parse_tag, git.tags_at(sha)) if parsed}
     created = []
     for kind in kinds:
@@ -111,10 +115,22 @@ def tag_commit(
         dvc_sizes = [i["size"] for i in manifest["artifacts"].values() if i["store"] == "dvc"]
         if dvc_sizes and not any(dvc_sizes):
             continue
-        git.run("tag", "-a", name, "-F", "-", sha, input=manifest_text(manifest))
+        if not dry_run:
+            make_tag(git, name, sha, manifest)
         existing.append(name)
         created.append(name)
     return created
+
+
+def make_tag(
+    git: Git, name: str, commit: str, manifest: dict[str, Any], force: bool = False
+) -> None:
+    """Create (or with ``force`` replace) the annotated version tag ``name`` on ``commit``.
+
+    ``git tag -a`` signs it when the user's git says so (``tag.gpgSign``).
+    """
+    force_arg = ["-f"] if force else []
+    git.run("tag", "-a", *force_arg, name, "-F", "-", commit, input=manifest_text(manifest))
 
 
 def validate_pushed_tag(
@@ -186,7 +202,7 @@ def retag(root: Path, tag: str, remote: str = "origin") -> str:
     existing = [t for t in git.tags() if t != tag] + sorted(taken)
     name = next_version(existing, parsed[0], Directive()).tag(parsed[0])
     manifest = build_manifest(git, load_repo_config(root), commit, parsed[0], name)
-    git.run("tag", "-a", name, "-F", "-", commit, input=manifest_text(manifest))
+    make_tag(git, name, commit, manifest)
     git.run("tag", "-d", tag)
     return name
 

@@ -6,6 +6,8 @@ session's S3 server, and asserts the tags afterwards (docs/RELIABILITY.md, "Vers
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 from conftest import BIN, S3, git, run, teammate, write_model
@@ -35,3 +37,105 @@ def test_push_uploads_the_data_of_every_version_it_sends(
     for number, data in enumerate(models, 1):
         git(mate, "checkout", "-q", f"v0.{number}")
         assert (mate / "model.bin").read_bytes() == data
+
+
+def _commit(repo: Path, seed: int, *args: str) -> subprocess.CompletedProcess[str]:
+    write_model(repo / "model.bin", seed=seed)
+    (repo / "metrics.log").write_text(f"acc: 0.{seed}\n")
+    return git(repo, *args, "commit", "-qam", f"model {seed}")
+
+
+def _tag_of(repo: Path, commit: str) -> list[str]:
+    return git(repo, "tag", "--points-at", commit).stdout.split()
+
+
+def test_untagged_versions_are_healed_in_commit_order(
+    make_repo, s3: S3, bare_remote: Path, tmp_path: Path
+) -> None:
+    """Case 1 (a commit whose post-commit never ran) and 6 (a commit on a detached HEAD)."""
+    repo = make_repo(s3)
+    _commit(repo, 1)
+    git(repo, "tag", "-d", "v0.1")  # as if the commit was killed before post-commit
+    proc = git(repo, "push")
+    assert "tagged model version v0.1 on" in proc.stderr
+    assert _tags(bare_remote) == ["v0.1"]
+    first = git(repo, "rev-parse", "HEAD").stdout.strip()
+    _commit(repo, 2)
+    git(repo, "tag", "-d", "v0.2")
+    proc = _commit(repo, 3)  # the next commit: the killed one takes its number first
+    assert "tagged model version v0.2 on" in proc.stderr
+    assert _tag_of(repo, "HEAD~1") == ["v0.2"] and _tag_of(repo, "HEAD") == ["v0.3"]
+    git(repo, "checkout", "-q", "--detach")
+    proc = _commit(repo, 4)
+    assert "tagged" not in proc.stderr and _tag_of(repo, "HEAD") == []
+    detached = git(repo, "rev-parse", "HEAD").stdout.strip()
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--ff-only", detached)  # reaches the branch: no hook runs
+    proc = git(repo, "push")
+    assert "tagged model version v0.4 on" in proc.stderr
+    assert _tags(bare_remote) == ["v0.1", "v0.2", "v0.3", "v0.4"]
+    assert _tag_of(repo, first) == ["v0.1"] and _tag_of(repo, detached) == ["v0.4"]
+    mate = teammate(bare_remote, tmp_path / "mate")
+    git(mate, "checkout", "-q", "v0.4")
+    assert (mate / "model.bin").read_bytes() == (repo / "model.bin").read_bytes()
+    # a history whose version tag went missing: `cpv heal` versions it, without pushing
+    git(mate, "checkout", "-q", "main")
+    _upload(mate, tmp_path / "m.bin", 5, "--no-push")
+    git(mate, "tag", "-d", "v0.5")
+    assert run(BIN / "cpv", "heal", cwd=mate).stdout.startswith("tagged v0.5 on ")
+    assert run(BIN / "cpv", "heal", cwd=mate).stdout.startswith("every version is tagged")
+    assert _tags(bare_remote) == ["v0.1", "v0.2", "v0.3", "v0.4"]
+
+
+def _manifest_commit(repo: Path, tag: str) -> str:
+    body = git(repo, "tag", "-l", "--format=%(contents:body)", tag).stdout
+    return str(json.loads(body)["commit"])
+
+
+def test_rewrites_move_unpushed_versions_and_keep_pushed_ones(
+    make_repo, bare_remote: Path, tmp_path: Path
+) -> None:
+    """Case 2 (amend, rebase) and case 8 (a rebase-pull re-syncs the workspace)."""
+    repo = make_repo()
+    _commit(repo, 1)
+    git(repo, "push")
+    mate = teammate(bare_remote, tmp_path / "mate")
+    _commit(repo, 2)
+    (repo / "metrics.log").write_text("acc: 0.25\n")
+    proc = git(repo, "commit", "--amend", "-qam", "model 2, metrics fixed")
+    assert "version v0.2 moved to the rewritten" in proc.stderr
+    head = git(repo, "rev-parse", "HEAD").stdout.strip()
+    assert _tags(repo) == ["v0.1", "v0.2"] and _tag_of(repo, head) == ["v0.2"]
+    assert _manifest_commit(repo, "v0.2") == head
+    (mate / "data" / "new.csv").write_text("from the teammate\n")
+    (mate / "train.py").write_text("# more data\n")  # a change for git; the hook adds data/
+    git(mate, "commit", "-qam", "more data")
+    git(mate, "push")
+    proc = git(repo, "-c", "pull.rebase=true", "pull", "-q")
+    rebased = git(repo, "rev-parse", "HEAD").stdout.strip()
+    assert rebased != head and _tag_of(repo, rebased) == ["v0.2"]
+    assert _manifest_commit(repo, "v0.2") == rebased
+    assert _tags(repo) == ["data-v0.1", "v0.1", "v0.2"]
+    assert (repo / "data" / "new.csv").read_text() == "from the teammate\n"  # re-synced
+    git(repo, "push")
+    proc = git(repo, "commit", "--amend", "-qm", "reworded after the push")
+    assert "v0.2 is already pushed, so it stays on the old commit" in proc.stderr
+    assert _tag_of(repo, rebased) == ["v0.2"] and _tag_of(repo, "HEAD") == []
+    assert _tags(repo) == ["data-v0.1", "v0.1", "v0.2"]
+
+
+def test_commit_msg_refuses_a_bad_directive_before_the_commit(make_repo) -> None:
+    """Case 5: nothing is committed, and the message names the next free version."""
+    repo = make_repo()
+    _commit(repo, 1)
+    _commit(repo, 2)
+    head = git(repo, "rev-parse", "HEAD").stdout
+    write_model(repo / "model.bin", seed=3)
+    (repo / "metrics.log").write_text("acc: 0.3\n")
+    for directive in ("[cpv v0.1]", "[cpv v0.2]", "[cpv v1]", "[cpv bigger]"):
+        proc = git(repo, "commit", "-qam", f"retrained {directive}", check=False)
+        assert proc.returncode != 0
+        assert "cpv: commit refused:" in proc.stderr and "next free version is v0.3" in proc.stderr
+        assert git(repo, "rev-parse", "HEAD").stdout == head
+    git(repo, "commit", "-qam", "retrained [cpv v1.0]")
+    assert _tags(repo) == ["v0.1", "v0.2", "v1.0"]

@@ -20,6 +20,8 @@ HOOKS = {
     "pre-push": "pre_push",
     "post-checkout": "post_checkout",
     "post-merge": "post_checkout",
+    "post-rewrite": "post_rewrite",
+    "commit-msg": "commit_msg",
     "verify-remote": "verify_remote",
 }
 
@@ -48,9 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"usage: cpv-hook [--native] {{{','.join(HOOKS)}}} [args...]", file=sys.stderr)
         return 2
     stage, rest = args[0], args[1:]
-    stdin = sys.stdin.buffer.read() if stage == "pre-push" else b""
+    reads = stage in ("pre-push", "post-rewrite")  # git gives these their lines on stdin
+    stdin = sys.stdin.buffer.read() if reads else b""
     module = importlib.import_module(f"cpv_hooks.hooks.{HOOKS[stage]}")
-    kwargs = {"stdin": stdin.decode()} if stage == "pre-push" else {}
+    kwargs = {"stdin": stdin.decode()} if reads else {}
     result: int = module.main(rest, **kwargs)
     if native and result == 0:
         from cpv_hooks.hooks.chain import run_others

@@ -1,4 +1,6 @@
-"""pre-push: validate the pushed version tags and upload the data the pushed refs need.
+"""pre-push: version the pushed commits that lack it, validate the pushed version tags, upload
+the data the pushed refs need, then push the versions it made (git's own push cannot take new
+refs once it runs this hook).
 
 git passes every ref on stdin to cpv's native hook script (``hooks/cpv-hook``). Under the pre-commit
 framework only the first branch is known (PRE_COMMIT_* variables) and tag-only pushes run no
@@ -12,7 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from cpv_hooks.hooks import report
-from cpv_hooks.push import RefUpdate, publish
+from cpv_hooks.hooks.post_commit import say_healed
+from cpv_hooks.push import RefUpdate, heal_pushed, publish, push_tags
 from cpv_hooks.repo import ZERO_SHA, Git, find_root
 
 
@@ -36,7 +39,10 @@ def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
         else:
             text = sys.stdin.read() if stdin is None else stdin
             updates = [RefUpdate.parse(line) for line in text.splitlines() if line.strip()]
+        healed = heal_pushed(git.root, updates, remote_name)
+        say_healed(healed, "pushed with its commit")
         result = publish(git.root, updates, remote_name)
+        push_tags(git.root, remote_name, [h.tag for h in healed])
         if result.objects:
             print(
                 f"cpv: uploaded {result.objects} object(s), {result.bytes / 1e6:.1f} MB, "

@@ -1,0 +1,73 @@
+"""commit-msg: refuse a malformed or too-low ``[cpv ...]`` directive before the commit exists."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cpv_hooks.errors import ValidationError
+from cpv_hooks.hooks import report
+from cpv_hooks.repo import Git, find_root, load_repo_config
+from cpv_hooks.versions import KINDS, Directive, next_version, parse_directive, parse_tag
+
+
+def check_message(root: Path, text: str) -> None:
+    """Raise when the directive of commit message ``text`` cannot be honoured."""
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    if "[cpv" not in text.lower():
+        return  # the common case: no git call at all
+    git = Git(root)
+    config = load_repo_config(root)
+    staged = set(git.run("diff", "--cached", "--name-only").split("\n"))
+    kinds = [k for k in KINDS if any(a.pointer in staged for a in config.of_kind(k))] or ["model"]
+    tags = git.tags()
+    nexts = ", ".join(next_version(tags, k, Directive()).tag(k) for k in kinds)
+    try:
+        directive = parse_directive(text)
+    except ValidationError as exc:
+        raise ValidationError(
+            f"the commit message's directive is malformed ({exc.message})",
+            f"write [cpv major], [cpv skip] or [cpv vX.Y]; the next free version is {nexts}",
+        ) from exc
+    wanted = directive.explicit
+    if wanted is None:
+        return
+    at_head = {p for p in map(parse_tag, git.tags_at("HEAD")) if p} if amending() else set()
+    for kind in kinds:
+        if (kind, wanted) in at_head:
+            continue  # an amend that keeps its version
+        try:
+            next_version(tags, kind, directive)
+        except ValidationError as exc:
+            raise ValidationError(
+                f"[cpv {wanted}] asks for {exc.message}",
+                f"the next free version is {nexts}: write that, or leave the directive out",
+            ) from exc
+
+
+def amending() -> bool:
+    """True when the ``git commit`` running this hook is an ``--amend`` (or we cannot tell)."""
+    pid = os.getppid()
+    for _ in range(3):  # git, or pre-commit's process under git
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return True  # no /proc: accept a directive naming HEAD's own version
+        if b"--amend" in args:
+            return True
+    return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """git passes the path of the message file."""
+    args = list(sys.argv[1:] if argv is None else argv)
+
+    def run() -> int:
+        root = find_root()
+        check_message(root, (root / args[0]).read_text() if args else "")
+        return 0
+
+    return report(run, prefix="cpv: commit refused")
