@@ -10,6 +10,7 @@ post-commit's rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from cpv_hooks.errors import ValidationError
 from cpv_hooks.repo import Git, load_repo_config
 from cpv_hooks.tagging import tag_commit
 from cpv_hooks.versions import KINDS, Directive, Kind, parse_tag
+
+_SIZE_RE = re.compile(rb"^\s*size:\s*(\d+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,17 @@ def untagged(git: Git, include: Sequence[str], exclude: Sequence[str]) -> list[t
     for sha, kinds in changed:
         have = {parsed[0] for parsed in map(parse_tag, tagged.get(sha, [])) if parsed}
         out += [(sha, k) for k in KINDS if k in kinds and k not in have]
-    return out
+    if not out:
+        return []
+    dvc = {k: [a.pointer for a in config.of_kind(k) if a.store == "dvc"] for k in KINDS}
+    blobs = git.read_blobs([f"{sha}:{p}" for sha, k in out for p in dvc[k]])
+    sizes = {spec: _SIZE_RE.search(data) for spec, data in blobs.items()}
+
+    def placeholder(sha: str, kind: Kind) -> bool:  # empty DVC artifacts never get a version
+        found = [sizes.get(f"{sha}:{p}") for p in dvc[kind]]
+        return bool(found) and not any(m and int(m.group(1)) for m in found)
+
+    return [(sha, k) for sha, k in out if not placeholder(sha, k)]
 
 
 def heal(

@@ -16,7 +16,7 @@ from cpv_hooks.versions import (
     KINDS,
     Directive,
     Kind,
-    looks_like_cpv_tag,
+    name_problem,
     next_version,
     parse_directive,
     parse_tag,
@@ -137,14 +137,10 @@ def validate_pushed_tag(
     git: Git, config: RepoConfig, name: str, obj: str, remote_obj: str, remote: str
 ) -> str | None:
     """Why the push of tag ``name`` (object ``obj``) must be refused, or None when it is fine."""
+    problem = name_problem(name)
     parsed = parse_tag(name)
-    if parsed is None:
-        if looks_like_cpv_tag(name):
-            return (
-                f"tag {name} is not a cpv version: use v{{major}}.{{minor}} (data: "
-                f"data-v{{major}}.{{minor}}); delete it with `git tag -d {name}`"
-            )
-        return None
+    if problem or parsed is None:
+        return problem
     kind, version = parsed
     if git.run("cat-file", "-t", obj) != "tag":
         return f"tag {name} is lightweight: make it a cpv version with `cpv retag {name}`"

@@ -100,7 +100,7 @@ def test_checkout_fetches_missing_cache_objects(
         (["tag", "v0.9"], "is lightweight"),
         (["tag", "-a", "v1", "-m", "x"], "is not a cpv version"),
         (["tag", "-a", "v01.2", "-m", "x"], "is not a cpv version"),
-        (["tag", "-a", "v0.0", "-m", "x"], "is not above v0.1"),
+        (["tag", "-a", "v0.0", "-m", "x"], "is below the first version v0.1"),
     ],
 )
 def test_pre_push_refuses_bad_tags(

@@ -11,6 +11,10 @@ import subprocess
 from pathlib import Path
 
 from conftest import BIN, S3, git, run, teammate, write_model
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cpv_hooks.versions import name_problem, parse_tag
 
 
 def _tags(repo: Path) -> list[str]:
@@ -139,3 +143,48 @@ def test_commit_msg_refuses_a_bad_directive_before_the_commit(make_repo) -> None
         assert git(repo, "rev-parse", "HEAD").stdout == head
     git(repo, "commit", "-qam", "retrained [cpv v1.0]")
     assert _tags(repo) == ["v0.1", "v0.2", "v1.0"]
+
+
+def test_version_looking_tags_are_refused_with_a_hint(make_repo, bare_remote: Path) -> None:
+    """Case 3: `1.0` is a user who meant v1.0; unrelated tags still pass."""
+    repo = make_repo()
+    _commit(repo, 1)
+    git(repo, "push")
+    refused = {
+        "1.0": "did you mean v1.0?",
+        "V1.0": "did you mean v1.0?",
+        "v0.0": "did you mean v0.1?",
+        "data-v1": "did you mean data-v1.0?",
+        "2026": "did you mean v2026.0?",
+    }
+    for name, hint in refused.items():
+        git(repo, "tag", name)
+        proc = git(repo, "push", "origin", name, check=False)
+        assert proc.returncode != 0 and hint in proc.stderr, (name, proc.stderr)
+    for name in ("release-2026", "paper"):
+        git(repo, "tag", name)
+        git(repo, "push", "origin", name)
+    assert _tags(bare_remote) == ["paper", "release-2026", "v0.1"]
+
+
+versions = st.from_regex(r"(data-)?v(0|[1-9][0-9]{0,4})\.(0|[1-9][0-9]{0,4})", fullmatch=True)
+
+
+@given(versions)
+def test_every_cpv_version_but_v0_0_passes_the_name_check(name: str) -> None:
+    assert (name_problem(name) is None) == (not name.endswith("v0.0"))
+
+
+@given(st.from_regex(r"(data-)?([vV]-?)?[0-9]{1,6}(\.[0-9]{1,6}){0,3}", fullmatch=True))
+def test_version_looking_names_get_a_valid_suggestion(name: str) -> None:
+    if parse_tag(name) and not name.endswith("v0.0"):
+        return  # a real version
+    problem = name_problem(name)
+    assert problem is not None and "did you mean" in problem
+    meant = problem.split("did you mean ", 1)[1].split("?")[0]
+    assert name_problem(meant) is None and parse_tag(meant) is not None
+
+
+@given(st.from_regex(r"[abce-uw-zA-UW-Z][a-zA-Z0-9_-]{0,20}", fullmatch=True))
+def test_unrelated_tags_pass(name: str) -> None:
+    assert name_problem(name) is None
