@@ -351,8 +351,8 @@ class _Checkpoints:
             )
         if src == dest.resolve() or _same_file(src, dest):
             return False
-        if art.is_dir != src.is_dir():
-            want = "a directory" if art.is_dir else "a file"
+        if art.is_dir(self.repo_path) != src.is_dir():
+            want = "a directory" if art.is_dir(self.repo_path) else "a file"
             raise ValidationError(f"{src} is not {want}", f"{art.path} takes {want}")
         if art.kind == "model" and not src.is_dir():
             self._workspace().check_size(src, str(src))  # before anything is copied
@@ -754,7 +754,7 @@ def diff(root: Path, a: str, b: str) -> dict[str, Any]:
             "to": ptrs[1].as_dict() if ptrs[1] else None,
             "changed": (ptrs[0].md5 if ptrs[0] else None) != (ptrs[1].md5 if ptrs[1] else None),
         }
-        if art.is_dir and entry["changed"]:
+        if art.is_dir(root) and entry["changed"]:
             listings = [_listing(cache, remote, p) for p in ptrs]
             entry["added"] = sorted(set(listings[1]) - set(listings[0]))
             entry["removed"] = sorted(set(listings[0]) - set(listings[1]))

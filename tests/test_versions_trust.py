@@ -14,6 +14,7 @@ from conftest import BIN, S3, git, run, teammate, write_model
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cpv_hooks.repo import load_repo_config
 from cpv_hooks.versions import name_problem, parse_tag
 
 
@@ -188,3 +189,32 @@ def test_version_looking_names_get_a_valid_suggestion(name: str) -> None:
 @given(st.from_regex(r"[abce-uw-zA-UW-Z][a-zA-Z0-9_-]{0,20}", fullmatch=True))
 def test_unrelated_tags_pass(name: str) -> None:
     assert name_problem(name) is None
+
+
+def test_a_newly_declared_artifact_is_committed_with_its_declaration(make_repo) -> None:
+    """Case 4: files and directories, in the same commit; is_dir follows the file system."""
+    repo = make_repo()
+    config = repo / ".cpv.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "artifacts:\n",
+            "artifacts:\n  - {path: hf_model/, kind: model}\n  - {path: vocab.txt, kind: data}\n",
+        )
+    )
+    arts = {a.path: a for a in load_repo_config(repo).artifacts}
+    assert arts["hf_model"].is_dir(repo) and not arts["vocab.txt"].is_dir(repo)  # as declared
+    (repo / "hf_model").mkdir()
+    write_model(repo / "hf_model" / "weights.bin", seed=1)
+    (repo / "hf_model" / "config.json").write_text("{}\n")
+    (repo / "vocab.txt").write_text("a\nb\n")
+    git(repo, "add", ".cpv.yaml")
+    git(repo, "commit", "-qam", "declare the HF model and the vocabulary")
+    committed = git(repo, "show", "--name-only", "--format=", "HEAD").stdout.split()
+    assert {"hf_model.dvc", "vocab.txt.dvc", ".cpv.yaml"} <= set(committed)
+    assert git(repo, "status", "--porcelain").stdout == ""
+    assert _tags(repo) == ["data-v0.1", "v0.1"]
+    manifest = json.loads(git(repo, "tag", "-l", "--format=%(contents:body)", "v0.1").stdout)
+    assert manifest["artifacts"]["hf_model"]["nfiles"] == 2
+    (repo / "vocab.txt").unlink()
+    (repo / "vocab.txt").mkdir()  # the file system decides, not the spelling
+    assert arts["vocab.txt"].is_dir(repo) and arts["hf_model"].is_dir(repo)

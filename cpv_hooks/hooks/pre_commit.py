@@ -20,7 +20,7 @@ from cpv_hooks.workspace import Workspace
 
 
 def stage_pointers(ws: Workspace, added: bool) -> tuple[list[str], bool]:
-    """Stage every pointer that differs from the index (and .gitignore if DVC just added).
+    """Stage every pointer that differs from the index or is new (and .gitignore if DVC added).
 
     Returns what was staged and whether the index matched HEAD before (git will then
     report "nothing to commit").
@@ -28,10 +28,16 @@ def stage_pointers(ws: Workspace, added: bool) -> tuple[list[str], bool]:
     candidates = [a.pointer for a in ws.config.dvc_artifacts if (ws.root / a.pointer).exists()]
     if added and (ws.root / ".gitignore").exists():
         candidates.append(".gitignore")
-    out = ws.git.run("diff", "--name-only", "--", *candidates) if candidates else ""
-    if not out:
+    if not candidates:
         return [], False
-    paths = out.split("\n")
+    out = ws.git.run("diff", "--name-only", "--", *candidates)
+    # a pointer of an artifact just declared in .cpv.yaml is not tracked yet
+    new = (
+        ws.git.run("ls-files", "--others", "--exclude-standard", "--", *candidates) if added else ""
+    )
+    paths = [p for p in (out + "\n" + new).split("\n") if p]
+    if not paths:
+        return [], False
     was_clean = ws.git.head() is not None and ws.git.ok("diff", "--cached", "--quiet", "HEAD")
     ws.git.run("add", "--", *paths)
     return paths, was_clean
