@@ -72,6 +72,7 @@ class Workspace:
         self._state_path = self.git.git_dir() / "cpv" / "state.json"
         self._state: dict[str, dict[str, str]] | None = None
         self._verified_path = self._state_path.with_name("verified.json")
+        self._cache: Cache | None = None
 
     # -- the state record -------------------------------------------------------------
 
@@ -190,20 +191,23 @@ class Workspace:
             return
         with self.locked():
             cache = self.cache()
+            written: list[Obj] = []
             for art in arts:
                 path = self.root / art.path
-                ptr = self._add_dir(art, cache) if path.is_dir() else self._add_file(art, cache)
+                add = self._add_dir if path.is_dir() else self._add_file
+                ptr = add(art, cache, written)
                 (self.root / art.pointer).write_text(ptr.as_text())
                 self._ignore(art)
+            self.remember(written)  # one write of the record, however many files were stored
             self._record(arts)
 
-    def _add_file(self, art: Artifact, cache: Cache) -> Pointer:
+    def _add_file(self, art: Artifact, cache: Cache, written: list[Obj]) -> Pointer:
         path = self.root / art.path
         md5 = file_md5(path)
-        self._store(cache, path, md5)
+        self._store(cache, path, md5, written)
         return Pointer(art.path, md5, path.stat().st_size)
 
-    def _add_dir(self, art: Artifact, cache: Cache) -> Pointer:
+    def _add_dir(self, art: Artifact, cache: Cache, written: list[Obj]) -> Pointer:
         base = self.root / art.path
         known = self._file_records(art)
         entries, records, total = [], {}, 0
@@ -213,7 +217,7 @@ class Workspace:
             md5 = rec[3] if rec and rec[:3] == key and cache.has(rec[3]) else None
             if md5 is None:
                 md5 = file_md5(base / rel)
-                self._store(cache, base / rel, md5)
+                self._store(cache, base / rel, md5, written)
             entries.append({"md5": md5, "relpath": rel})
             records[rel] = [*key, md5]
             total += st.st_size
@@ -221,17 +225,20 @@ class Workspace:
         dir_md5 = hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir"
         if not cache.has(dir_md5):
             _write_object(cache.path(dir_md5), listing)
-        self.remember([Obj(dir_md5)])
+        written.append(Obj(dir_md5))
         self._save_file_records(art, records)
         return Pointer(art.path, dir_md5, total, len(entries))
 
-    def _store(self, cache: Cache, src: Path, md5: str) -> None:
-        """Copy a file into the cache (never linked: training scripts rewrite in place)."""
+    def _store(self, cache: Cache, src: Path, md5: str, written: list[Obj]) -> None:
+        """Copy a file into the cache (never linked: training scripts rewrite in place).
+
+        The object joins ``written``, which the caller hands to :meth:`remember` once.
+        """
         dest = cache.path(md5)
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
             _write_object(dest, src)
-        self.remember([Obj(md5)])
+        written.append(Obj(md5))
 
     def _ignore(self, art: Artifact) -> None:
         """Make sure git ignores the artifact, as ``dvc add`` does."""
@@ -431,10 +438,12 @@ class Workspace:
         os.replace(tmp, self._verified_path)
 
     def cache(self) -> Cache:
-        """The repo's DVC cache."""
-        from cpv_hooks.storage import cache_dir
+        """The repo's DVC cache (its config is read once per Workspace)."""
+        if self._cache is None:
+            from cpv_hooks.storage import cache_dir
 
-        return Cache(cache_dir(self.root))
+            self._cache = Cache(cache_dir(self.root))
+        return self._cache
 
     def ensure_cached(self, pointers: list[Pointer]) -> int:
         """Download into the cache what ``pointers`` need and it lacks; returns objects fetched."""
