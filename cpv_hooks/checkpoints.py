@@ -33,8 +33,9 @@ from cpv_hooks.manifest import Manifest
 from cpv_hooks.pointers import Cache, Pointer, file_md5, parse_pointer
 from cpv_hooks.push import RefUpdate, publish, push_branch
 from cpv_hooks.repo import ZERO_SHA, Artifact, Git, load_repo_config, validate_name
+from cpv_hooks.stale import RollbackGuard
 from cpv_hooks.storage import DISK_FULL, cache_dir, disk_full, export, open_remote
-from cpv_hooks.tagging import read_manifest, read_manifests, tag_commit
+from cpv_hooks.tagging import read_manifest, read_manifests, signature, tag_commit
 from cpv_hooks.versions import Directive, Kind, latest, parse_version, tag_for
 from cpv_hooks.workspace import Workspace
 
@@ -191,8 +192,11 @@ class _Checkpoints:
         return read_manifests(self.git, kind)
 
     def metadata(self, kind: Kind, tag: str | None) -> dict[str, Any]:
-        """Date, author, message, sizes, hashes and metrics of a version."""
-        return read_manifest(self.git, self._tag(kind, tag)).model_dump(by_alias=True)
+        """Date, author, message, sizes, hashes, metrics and signature state of a version."""
+        name = self._tag(kind, tag)
+        meta = read_manifest(self.git, name).model_dump(by_alias=True)
+        meta["signature"] = signature(self.git, name)
+        return meta
 
     def export(
         self,
@@ -260,7 +264,7 @@ class _Checkpoints:
                 kinds = sorted({a.kind for a in changed} | ({kind} if kind else set()))
                 plan.tags = [_next(git.tags(), k, directive) for k in kinds]
                 return plan
-            ws.add(changed)
+            ws.add(changed, check=RollbackGuard(git, skip=placed))
             paths = [a.pointer for a in scope if (ws.root / a.pointer).exists()]
             if changed and (ws.root / ".gitignore").exists():
                 paths.append(".gitignore")

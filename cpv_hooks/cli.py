@@ -119,12 +119,17 @@ def install(path: Path | None) -> None:
 @cli.command()
 @click.argument("tag")
 @click.option("--remote", default="origin", show_default=True, help="Git remote to check.")
-def retag(tag: str, remote: str) -> None:
-    """Renumber version TAG to the next version free here and on the remote."""
+@click.option("--to", help="The new name (above the newest version); default: chosen by cpv.")
+@click.pass_context
+def retag(ctx: click.Context, tag: str, remote: str, to: str | None) -> None:
+    """Make TAG a proper version: its own name when free and above the newest, else the next
+    number free here and on the remote. Says what it does (or, with --dry-run, would do)."""
     from cpv_hooks.repo import find_root
     from cpv_hooks.tagging import retag as do_retag
 
-    click.echo(f"{tag} -> {do_retag(find_root(), tag, remote)}")
+    done = do_retag(find_root(), tag, remote, to, dry_run=ctx.obj["dry_run"])
+    would = "dry run, nothing changed: " if ctx.obj["dry_run"] else ""
+    click.echo(f"{would}{done.old} -> {done.new} ({done.reason})")
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -164,6 +169,12 @@ def _manager(ctx: click.Context, cls_name: str) -> Any:
         from cpv_hooks.errors import RepositoryError
 
         raise RepositoryError(f"{root} has no .cpv.yaml", "run cpv in a repo made by `cpv init`")
+    from cpv_hooks.stale import stale_message
+    from cpv_hooks.workspace import Workspace
+
+    stale = stale_message(Workspace(root))
+    if stale:
+        click.echo(f"cpv: {stale}", err=True)
     cls = getattr(checkpoints, cls_name)
     return cls(conf.team, conf.model, repo_path=root, **_opts(ctx))
 
@@ -230,6 +241,7 @@ def _print_info(meta: dict[str, Any], as_json: bool) -> None:
         click.echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
     for key, value in meta.get("metrics", {}).items():
         click.echo(f"metric {key}: {value:g}")
+    click.echo(f"signature: {meta['signature']}")
 
 
 @cli.command()

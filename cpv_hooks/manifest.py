@@ -43,12 +43,11 @@ class Manifest(BaseModel):
 
 
 def parse_manifest(tag: str, text: str) -> Manifest:
-    """The manifest in a tag message; a malformed one raises ValidationError."""
-    start = text.find("\n{")
+    """The manifest in a tag message (or its body); a malformed one raises ValidationError."""
+    text = text.split("\n-----BEGIN ", 1)[0]  # a signed tag's signature follows the message
+    start = 0 if text.startswith("{") else text.find("\n{") + 1
     try:
-        if start < 0:
-            raise ValueError("no JSON manifest")
-        return Manifest.model_validate(json.loads(text[start + 1 :]))
+        return Manifest.model_validate(json.loads(text[start:]))
     except (ValueError, PydanticError) as exc:
         raise ValidationError(
             f"tag {tag} has no valid cpv manifest",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,10 +17,12 @@ from cpv_hooks.versions import (
     KINDS,
     Directive,
     Kind,
+    latest,
     name_problem,
     next_version,
     parse_directive,
     parse_tag,
+    tag_for,
 )
 
 MANIFEST_SCHEMA = 1
@@ -175,10 +178,22 @@ def validate_pushed_tag(
     return None
 
 
-def retag(root: Path, tag: str, remote: str = "origin") -> str:
-    """Move version ``tag`` to the next number free here and on ``remote``; returns the new tag.
+@dataclass(frozen=True)
+class Retag:
+    """What ``cpv retag`` did (or, in a dry run, would do) and why."""
 
-    The way out when a teammate pushed the same version first.
+    old: str
+    new: str
+    reason: str
+
+
+def retag(
+    root: Path, tag: str, remote: str = "origin", to: str | None = None, dry_run: bool = False
+) -> Retag:
+    """Make ``tag`` a proper version: same name when it is free and above the newest, else
+    the next number free here and on ``remote`` (or ``to``, which must be above the newest).
+
+    The way out when a teammate pushed the same version first, or for a hand-made tag.
     """
     git = Git(root)
     parsed = parse_tag(tag)
@@ -188,19 +203,47 @@ def retag(root: Path, tag: str, remote: str = "origin") -> str:
         )
     if not git.ok("rev-parse", "--verify", "-q", f"refs/tags/{tag}"):
         raise CheckpointNotFoundError(f"there is no tag {tag}", "list versions with `git tag -l`")
+    kind, version = parsed
     commit = git.run("rev-parse", f"{tag}^{{commit}}")
+    obj = git.run("rev-parse", f"refs/tags/{tag}")
     listed = git.run("ls-remote", "--tags", remote).split("\n")
     taken = {
-        line.split("refs/tags/", 1)[1].removesuffix("^{}")
+        line.split("refs/tags/", 1)[1]: line.split()[0]
         for line in listed
-        if "refs/tags/" in line
+        if "refs/tags/" in line and not line.endswith("^{}")
     }
-    existing = [t for t in git.tags() if t != tag] + sorted(taken)
-    name = next_version(existing, parsed[0], Directive()).tag(parsed[0])
-    manifest = build_manifest(git, load_repo_config(root), commit, parsed[0], name)
-    make_tag(git, name, commit, manifest)
-    git.run("tag", "-d", tag)
-    return name
+    others = [t for t in git.tags() if t != tag] + [t for t in taken if t != tag]
+    newest = latest(others, kind)
+    if taken.get(tag) == obj:
+        raise ValidationError(f"{tag} is already on {remote} as it is", "there is nothing to retag")
+    if to is not None:
+        name = tag_for(kind, to)
+        wanted = parse_tag(name)
+        if newest is not None and wanted is not None and wanted[1] <= newest:
+            raise ValidationError(
+                f"{name} is not above the newest {newest.tag(kind)}",
+                f"pick {newest.next_minor().tag(kind)} or higher, or leave the name to cpv",
+            )
+        reason = "the name you asked for"
+    elif tag in taken:
+        name = next_version([*others, tag], kind, Directive()).tag(kind)
+        reason = f"{tag} is taken on {remote} by another commit"
+    elif newest is not None and version <= newest:
+        name = next_version(others, kind, Directive()).tag(kind)
+        reason = f"{tag} is not above the newest {newest.tag(kind)}"
+    else:
+        name = tag
+        reason = "the name is free and above every other version; now with its manifest"
+    if name != tag and name in git.tags():
+        raise ValidationError(
+            f"{name} already exists here", f"delete it first: `git tag -d {name}`"
+        )
+    if not dry_run:
+        manifest = build_manifest(git, load_repo_config(root), commit, kind, name)
+        make_tag(git, name, commit, manifest, force=name == tag)
+        if name != tag:
+            git.run("tag", "-d", tag)
+    return Retag(tag, name, reason)
 
 
 def read_manifests(git: Git, kind: Kind | None = None) -> list[Manifest]:
@@ -210,7 +253,7 @@ def read_manifests(git: Git, kind: Kind | None = None) -> list[Manifest]:
     """
     from cpv_hooks.manifest import parse_manifest
 
-    out = git.run("for-each-ref", "refs/tags", "--format=%(refname:short)%00%(contents)%1e")
+    out = git.run("for-each-ref", "refs/tags", "--format=%(refname:short)%00%(contents:body)%1e")
     found: list[tuple[tuple[int, int], Manifest]] = []
     for record in out.split("\x1e"):
         name, _, text = record.lstrip("\n").partition("\0")
@@ -232,4 +275,13 @@ def read_manifest(git: Git, tag: str) -> Manifest:
         raise CheckpointNotFoundError(
             f"there is no version {tag}", "list versions with `cpv model list-tags`"
         )
-    return parse_manifest(tag, git.run("tag", "-l", "--format=%(contents)", tag))
+    return parse_manifest(tag, git.run("tag", "-l", "--format=%(contents:body)", tag))
+
+
+def signature(git: Git, tag: str) -> str:
+    """Whether version ``tag`` is signed, and if so whether git verifies the signature."""
+    if not git.run("tag", "-l", "--format=%(contents:signature)", tag).strip():
+        return "unsigned"
+    if git.ok("verify-tag", tag):
+        return "valid"
+    return f"NOT verified (`git tag -v {tag}` says why)"

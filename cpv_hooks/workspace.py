@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,11 +181,14 @@ class Workspace:
                 "check you copied the right file, or change limits in .cpv.yaml",
             )
 
-    def add(self, arts: list[Artifact]) -> None:
+    def add(
+        self, arts: list[Artifact], check: Callable[[Artifact, Pointer], None] | None = None
+    ) -> None:
         """What ``dvc add`` does, in DVC's formats: cache objects, pointer, .gitignore entry.
 
         Done here rather than through DVC so a commit never pays for importing DVC, and so a
         directory is re-hashed only in the files whose size, mtime or inode changed.
+        ``check`` may refuse an artifact (raise) before its pointer is written.
         """
         if not arts:
             return
@@ -196,6 +199,8 @@ class Workspace:
                 path = self.root / art.path
                 add = self._add_dir if path.is_dir() else self._add_file
                 ptr = add(art, cache, written)
+                if check is not None:
+                    check(art, ptr)
                 (self.root / art.pointer).write_text(ptr.as_text())
                 self._ignore(art)
             self.remember(written)  # one write of the record, however many files were stored

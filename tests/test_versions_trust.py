@@ -10,10 +10,11 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import BIN, S3, git, run, teammate, write_model
+from conftest import BIN, S3, clone, git, run, teammate, write_model
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cpv_hooks.install import install_hooks
 from cpv_hooks.repo import load_repo_config
 from cpv_hooks.versions import name_problem, parse_tag
 
@@ -218,3 +219,84 @@ def test_a_newly_declared_artifact_is_committed_with_its_declaration(make_repo) 
     (repo / "vocab.txt").unlink()
     (repo / "vocab.txt").mkdir()  # the file system decides, not the spelling
     assert arts["vocab.txt"].is_dir(repo) and arts["hf_model"].is_dir(repo)
+
+
+def test_retag_says_what_it_does_and_never_goes_below_the_newest(make_repo) -> None:
+    """Case 6: a hand-made tag keeps its name when it can; a renumbering says why."""
+    repo = make_repo()
+    for seed in (1, 2, 3):
+        _commit(repo, seed)
+    git(repo, "tag", "v0.9")  # lightweight, above the newest v0.3
+    said = run(BIN / "cpv", "retag", "v0.9", cwd=repo).stdout.strip()
+    assert said.startswith("v0.9 -> v0.9 (the name is free and above every other version")
+    assert git(repo, "cat-file", "-t", "v0.9").stdout.strip() == "tag"
+    git(repo, "tag", "v0.0", "HEAD~1")
+    proc = run(BIN / "cpv", "retag", "v0.0", "--to", "v0.5", cwd=repo, check=False)
+    assert proc.returncode == 2 and "v0.5 is not above the newest v0.9" in proc.stderr
+    dry = run(BIN / "cpv", "--dry-run", "retag", "v0.0", cwd=repo).stdout
+    assert dry.startswith("dry run, nothing changed: v0.0 -> v0.10 (v0.0 is not above the newest")
+    assert "v0.0" in _tags(repo) and "v0.10" not in _tags(repo)
+    run(BIN / "cpv", "retag", "v0.0", cwd=repo)
+    assert _tags(repo) == ["v0.1", "v0.2", "v0.3", "v0.9", "v0.10"]
+
+
+def test_stale_workspace_is_said_and_never_versioned(
+    make_repo, bare_remote: Path, tmp_path: Path
+) -> None:
+    """Cases 6 and 8: a clone that pulled without hooks, and a `git reset --hard`."""
+    repo = make_repo()
+    old = _commit(repo, 1) and (repo / "model.bin").read_bytes()
+    git(repo, "push")
+    mate = clone(bare_remote, tmp_path / "mate")  # no `cpv install`
+    run(BIN / "cpv", "model", "download", "--tag", "v0.1", "-o", mate, cwd=mate)
+    _commit(repo, 2)
+    git(repo, "push")
+    git(mate, "pull", "-q")  # no hooks: the pointer says v0.2, model.bin holds v0.1
+    install_hooks(mate)  # hooks come later, the work tree is left as it is
+    (mate / "train.py").write_text("# tweak\n")
+    proc = git(mate, "commit", "-qam", "tweak", check=False)
+    assert proc.returncode != 0
+    assert "model.bin holds the bytes of v0.1, older than what HEAD points to" in proc.stderr
+    assert "`cpv install` brings it up to date" in proc.stderr
+    assert git(mate, "status", "--porcelain").stdout.split() == ["M", "train.py"]
+    run(BIN / "cpv", "install", cwd=mate)
+    git(mate, "commit", "-qam", "tweak")
+    assert _tags(mate) == ["v0.1", "v0.2"]
+    assert (mate / "model.bin").read_bytes() == (repo / "model.bin").read_bytes()
+    git(repo, "reset", "-q", "--hard", "v0.1")  # no hook runs
+    warned = run(BIN / "cpv", "model", "list-tags", cwd=repo).stderr
+    assert "model.bin still hold(s) the bytes of an earlier pointer" in warned
+    assert "`cpv install`" in warned
+    (repo / "train.py").write_text("# after the reset\n")
+    git(repo, "commit", "-qam", "code on v0.1")  # the stale bytes are not versioned
+    assert _tags(repo) == ["v0.1", "v0.2"] and (repo / "model.bin").read_bytes() == old
+    assert run(BIN / "cpv", "model", "list-tags", cwd=repo).stderr == ""
+
+
+def test_signed_versions_list_verify_and_say_so(make_repo, tmp_path: Path) -> None:
+    """Case 7: with tag.gpgSign (an ssh key here) cpv's tags are signed and still read."""
+    repo = make_repo()
+    _commit(repo, 1)  # made before signing was turned on
+    key = tmp_path / "signing_key"
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "cpv test", "-f", key)
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(f"test@example.com {key.with_suffix('.pub').read_text()}")
+    for name, value in {
+        "gpg.format": "ssh",
+        "user.signingkey": str(key),
+        "tag.gpgSign": "true",
+        "gpg.ssh.allowedSignersFile": str(signers),
+    }.items():
+        git(repo, "config", name, value)
+    _commit(repo, 2)
+    assert "SSH SIGNATURE" in git(repo, "cat-file", "-p", "v0.2").stdout
+    git(repo, "tag", "-v", "v0.2")
+    listing = run(BIN / "cpv", "model", "list-tags", "--json", cwd=repo).stdout
+    assert [v["tag"] for v in json.loads(listing)] == ["v0.1", "v0.2"]
+    info = run(BIN / "cpv", "model", "info", "--tag", "v0.2", cwd=repo).stdout
+    assert "signature: valid" in info and "model 2" in info
+    assert (
+        "signature: unsigned" in run(BIN / "cpv", "model", "info", "--tag", "v0.1", cwd=repo).stdout
+    )
+    signers.write_text("")  # nobody trusted any more
+    assert "signature: NOT verified" in run(BIN / "cpv", "model", "info", cwd=repo).stdout

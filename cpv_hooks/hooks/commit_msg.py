@@ -10,7 +10,7 @@ from pathlib import Path
 from cpv_hooks.errors import ValidationError
 from cpv_hooks.hooks import report
 from cpv_hooks.repo import Git, find_root, load_repo_config
-from cpv_hooks.versions import KINDS, Directive, next_version, parse_directive, parse_tag
+from cpv_hooks.versions import KINDS, Directive, latest, next_version, parse_directive, parse_tag
 
 
 def check_message(root: Path, text: str) -> None:
@@ -34,17 +34,16 @@ def check_message(root: Path, text: str) -> None:
     wanted = directive.explicit
     if wanted is None:
         return
-    at_head = {p for p in map(parse_tag, git.tags_at("HEAD")) if p} if amending() else set()
+    amend = amending() and git.head() is not None
+    at_head = {p for p in map(parse_tag, git.tags_at("HEAD")) if p} if amend else set()
     for kind in kinds:
-        if (kind, wanted) in at_head:
-            continue  # an amend that keeps its version
-        try:
-            next_version(tags, kind, directive)
-        except ValidationError as exc:
-            raise ValidationError(
-                f"[cpv {wanted}] asks for {exc.message}",
-                f"the next free version is {nexts}: write that, or leave the directive out",
-            ) from exc
+        top = latest(tags, kind)
+        if (kind, wanted) in at_head or top is None or wanted > top:
+            continue  # an amend that keeps its version, or a version above the latest
+        raise ValidationError(
+            f"[cpv {wanted}] is not above the latest {top.tag(kind)}",
+            f"the next free version is {nexts}: ask for that or higher, or leave the directive out",
+        )
 
 
 def amending() -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from cpv_hooks.hooks import report
 from cpv_hooks.hooks.chain import scan_secrets
 from cpv_hooks.repo import find_root
+from cpv_hooks.stale import RollbackGuard
 from cpv_hooks.workspace import Workspace
 
 
@@ -54,7 +55,7 @@ def _run() -> int:
             file=sys.stderr,
         )
     ws.check_artifacts(changed)
-    ws.add(changed)
+    ws.add(changed, check=RollbackGuard(ws.git))
     staged, was_clean = stage_pointers(ws, bool(changed))
     staged_files = ws.git.run("diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z")
     files = [f for f in staged_files.split("\0") if f and (ws.root / f).is_file()]

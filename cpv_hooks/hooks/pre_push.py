@@ -17,6 +17,8 @@ from cpv_hooks.hooks import report
 from cpv_hooks.hooks.post_commit import say_healed
 from cpv_hooks.push import RefUpdate, heal_pushed, publish, push_tags
 from cpv_hooks.repo import ZERO_SHA, Git, find_root
+from cpv_hooks.stale import stale_message
+from cpv_hooks.workspace import Workspace
 
 
 def _from_pre_commit_env(git: Git) -> list[RefUpdate]:
@@ -39,6 +41,9 @@ def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
         else:
             text = sys.stdin.read() if stdin is None else stdin
             updates = [RefUpdate.parse(line) for line in text.splitlines() if line.strip()]
+        stale = stale_message(Workspace(git.root, git))
+        if stale:
+            print(f"cpv: {stale}", file=sys.stderr)
         healed = heal_pushed(git.root, updates, remote_name)
         say_healed(healed, "pushed with its commit")
         result = publish(git.root, updates, remote_name)
