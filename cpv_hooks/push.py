@@ -156,7 +156,9 @@ def heal_pushed(
 
     def taken() -> list[str]:
         refs = advertised if advertised is not None else advertised_refs(git, remote, "--tags")
-        return [r.removeprefix("refs/tags/").removesuffix("^{}") for r in refs]
+        return [
+            r[len("refs/tags/") :].removesuffix("^{}") for r in refs if r.startswith("refs/tags/")
+        ]
 
     return heal(root, tips, [*known, f"--remotes={remote}"], taken)
 
