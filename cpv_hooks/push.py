@@ -139,7 +139,11 @@ def publish(
 
 
 def heal_pushed(
-    root: Path, updates: list[RefUpdate], remote: str, advertised: dict[str, str] | None = None
+    root: Path,
+    updates: list[RefUpdate],
+    remote: str,
+    advertised: dict[str, str] | None = None,
+    dry_run: bool = False,
 ) -> list[Healed]:
     """Tag the pushed branch commits that changed the model or data and have no version."""
     git = Git(root)
@@ -160,7 +164,7 @@ def heal_pushed(
             r[len("refs/tags/") :].removesuffix("^{}") for r in refs if r.startswith("refs/tags/")
         ]
 
-    return heal(root, tips, [*known, f"--remotes={remote}"], taken)
+    return heal(root, tips, [*known, f"--remotes={remote}"], taken, dry_run)
 
 
 def push_tags(root: Path, remote: str, tags: list[str]) -> None:

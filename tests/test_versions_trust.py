@@ -62,6 +62,8 @@ def test_untagged_versions_are_healed_in_commit_order(
     repo = make_repo(s3)
     _commit(repo, 1)
     git(repo, "tag", "-d", "v0.1")  # as if the commit was killed before post-commit
+    proc = git(repo, "push", "--dry-run")
+    assert "would get version v0.1" in proc.stderr and _tags(repo) == []
     proc = git(repo, "push")
     assert "tagged model version v0.1 on" in proc.stderr
     assert _tags(bare_remote) == ["v0.1"]

@@ -37,6 +37,25 @@ def report(fn: Callable[[], int], prefix: str = "cpv") -> int:
         return 1
 
 
+def git_command_args() -> list[str] | None:
+    """The arguments of the git command that runs this hook (``--amend``, ``--dry-run``...).
+
+    Read from /proc (git, or the pre-commit process under it); None where there is no /proc.
+    """
+    pid = os.getppid()
+    for _ in range(3):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                args = cmdline.read().decode(errors="replace").split("\0")
+            with open(f"/proc/{pid}/stat") as stat:
+                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        if os.path.basename(args[0]) == "git":
+            return args
+    return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``cpv-hook [--native] <hook-name> [git's hook arguments]``.
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from cpv_hooks.errors import ValidationError
-from cpv_hooks.hooks import report
+from cpv_hooks.hooks import git_command_args, report
 from cpv_hooks.repo import Git, find_root, load_repo_config
 from cpv_hooks.versions import KINDS, Directive, latest, next_version, parse_directive, parse_tag
 
@@ -34,7 +33,8 @@ def check_message(root: Path, text: str) -> None:
     wanted = directive.explicit
     if wanted is None:
         return
-    amend = amending() and git.head() is not None
+    args = git_command_args()
+    amend = (args is None or "--amend" in args) and git.head() is not None
     at_head = {p for p in map(parse_tag, git.tags_at("HEAD")) if p} if amend else set()
     for kind in kinds:
         top = latest(tags, kind)
@@ -44,20 +44,6 @@ def check_message(root: Path, text: str) -> None:
             f"[cpv {wanted}] is not above the latest {top.tag(kind)}",
             f"the next free version is {nexts}: ask for that or higher, or leave the directive out",
         )
-
-
-def amending() -> bool:
-    """True when the ``git commit`` running this hook is an ``--amend`` (or we cannot tell)."""
-    pid = os.getppid()
-    for _ in range(3):  # git, or pre-commit's process under git
-        try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return True  # no /proc: accept a directive naming HEAD's own version
-        if b"--amend" in args:
-            return True
-    return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cpv_hooks.hooks import report
+from cpv_hooks.hooks import git_command_args, report
 from cpv_hooks.hooks.post_commit import say_healed
 from cpv_hooks.push import RefUpdate, heal_pushed, publish, push_tags
 from cpv_hooks.repo import ZERO_SHA, Git, find_root
@@ -44,10 +44,17 @@ def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
         stale = stale_message(Workspace(git.root, git))
         if stale:
             print(f"cpv: {stale}", file=sys.stderr)
-        healed = heal_pushed(git.root, updates, remote_name)
-        say_healed(healed, "pushed with its commit")
+        invoked = git_command_args() or []
+        dry_run = "--dry-run" in invoked or "-n" in invoked
+        healed = heal_pushed(git.root, updates, remote_name, dry_run=dry_run)
+        if dry_run:
+            for h in healed:
+                print(f"cpv: dry run: {h.commit[:8]} would get version {h.tag}", file=sys.stderr)
+        else:
+            say_healed(healed, "pushed with its commit")
         result = publish(git.root, updates, remote_name)
-        push_tags(git.root, remote_name, [h.tag for h in healed])
+        if not dry_run:
+            push_tags(git.root, remote_name, [h.tag for h in healed])
         if result.objects:
             print(
                 f"cpv: uploaded {result.objects} object(s), {result.bytes / 1e6:.1f} MB, "
