@@ -96,15 +96,20 @@ def heal(
     only when a commit needs a tag.
     """
     git = Git(root)
-    missing = untagged(git, include, exclude)
+    missing = [
+        (sha, kind)
+        for sha, kind in untagged(git, include, exclude)
+        # a later version of the kind in its descendants: a number here would be out of order
+        if not any(
+            p and p[0] == kind
+            for p in map(parse_tag, filter(None, git.run("tag", "--contains", sha).split("\n")))
+        )
+    ]
     if not missing:
         return []
     others = taken()
     done: list[Healed] = []
     for sha, kind in missing:
-        above = git.run("tag", "--contains", sha).split("\n")
-        if any(p and p[0] == kind for p in map(parse_tag, filter(None, above))):
-            continue  # a later version exists: a number here would be out of order
         message = git.run("log", "-1", "--format=%B", sha)
         avoid = others + [h.tag for h in done]
         try:

@@ -16,7 +16,7 @@ from pathlib import Path
 from cpv_hooks.heal import tags_by_commit
 from cpv_hooks.repo import Git, load_repo_config
 from cpv_hooks.tagging import build_manifest, kinds_changed, make_tag
-from cpv_hooks.versions import Directive, next_version, parse_tag
+from cpv_hooks.versions import Directive, Kind, Version, next_version, parse_tag
 
 
 @dataclass
@@ -54,10 +54,7 @@ def follow(root: Path, pairs: Iterable[tuple[str, str]]) -> RewriteReport:
             mine = [(t, o) for t, o in olds if (p := parse_tag(t)) and p[0] == kind]
             pushed = [(t, o) for t, o in mine if is_pushed(git, o)]
             report.kept += [(t, new) for t, _ in pushed]
-            movable = sorted(
-                (t for t, o in mine if (t, o) not in pushed),
-                key=lambda t: parse_tag(t)[1],  # type: ignore[index]
-            )
+            movable = sorted((t for t, o in mine if (t, o) not in pushed), key=_parsed)
             if not movable:
                 continue
             if pushed or kind in here or kind not in changed:
@@ -77,9 +74,17 @@ def follow(root: Path, pairs: Iterable[tuple[str, str]]) -> RewriteReport:
     return report
 
 
+def _parsed(tag: str) -> tuple[Kind, Version]:
+    """The kind and version of a tag already known to be a cpv version."""
+    parsed = parse_tag(tag)
+    if parsed is None:
+        raise ValueError(f"{tag} is not a cpv version")
+    return parsed
+
+
 def _free_name(git: Git, tag: str, commit: str) -> str:
     """``tag`` when it is still above every version of its kind in ``commit``'s history."""
-    kind, version = parse_tag(tag)  # type: ignore[misc]
+    kind, version = _parsed(tag)
     history = [t for t in git.run("tag", "--merged", commit).split("\n") if t and t != tag]
     below = [p[1] for p in map(parse_tag, history) if p and p[0] == kind]
     if all(v < version for v in below):
