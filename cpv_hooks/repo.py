@@ -51,6 +51,12 @@ class Artifact:
         """The path git tracks for this artifact."""
         return f"{self.path}.dvc" if self.store == "dvc" else self.path
 
+    @property
+    def gitignore(self) -> str:
+        """The ``.gitignore`` that ``dvc add`` writes for it: beside the artifact."""
+        parent = self.path.rpartition("/")[0]
+        return f"{parent}/.gitignore" if parent else ".gitignore"
+
     def is_dir(self, root: Path) -> bool:
         """A directory as the work tree has it, else as its pointer says, else as declared."""
         path = root / self.path

@@ -14,8 +14,8 @@ import json
 import os
 from collections.abc import Iterable
 
+from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import CPVError, ValidationError
-from cpv_hooks.pointers import Pointer, parse_pointer
 from cpv_hooks.repo import Artifact, Git
 from cpv_hooks.versions import parse_tag
 from cpv_hooks.workspace import Workspace

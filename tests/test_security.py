@@ -9,7 +9,7 @@ from conftest import BIN, S3, git, run, write_model
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cpv_hooks.pointers import object_key
+from cpv_hooks.dvc.cache import object_key
 from cpv_hooks.repo import validate_name
 
 FAKE_ID = "AKIAPLANTEDFAKEKEY42"
