@@ -90,6 +90,8 @@ def test_untagged_versions_are_healed_in_commit_order(
     git(mate, "checkout", "-q", "main")
     _upload(mate, tmp_path / "m.bin", 5, "--no-push")
     git(mate, "tag", "-d", "v0.5")
+    assert run(BIN / "cpv", "--dry-run", "heal", cwd=mate).stdout.startswith("would tag v0.5 on ")
+    assert "v0.5" not in _tags(mate)
     assert run(BIN / "cpv", "heal", cwd=mate).stdout.startswith("tagged v0.5 on ")
     assert run(BIN / "cpv", "heal", cwd=mate).stdout.startswith("every version is tagged")
     assert _tags(bare_remote) == ["v0.1", "v0.2", "v0.3", "v0.4"]
