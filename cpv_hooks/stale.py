@@ -10,11 +10,11 @@ is meant (``cpv model revert``, or CPV_ALLOW_ROLLBACK=1).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
+from cpv_hooks.dvc.safety import loads_json_limited
 from cpv_hooks.errors import CPVError, ValidationError
 from cpv_hooks.repo import Artifact, Git
 from cpv_hooks.versions import parse_tag
@@ -60,10 +60,11 @@ class RollbackGuard:
                 if not parse_tag(name):
                     continue
                 try:
-                    arts = json.loads(body.split("\n-----BEGIN ", 1)[0])["artifacts"]
+                    text = body.split("\n-----BEGIN ", 1)[0]  # a signed tag's signature
+                    arts = loads_json_limited(text, f"tag {name}")["artifacts"]
                     for path, info in arts.items():
                         self._versions.setdefault((path, str(info["md5"])), name)
-                except (ValueError, KeyError, TypeError, AttributeError):
+                except (CPVError, ValueError, KeyError, TypeError, AttributeError):
                     continue
         return self._versions
 

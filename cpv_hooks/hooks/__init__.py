@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reads = stage in ("pre-push", "post-rewrite")  # git gives these their lines on stdin
     stdin = sys.stdin.buffer.read() if reads else b""
     module = importlib.import_module(f"cpv_hooks.hooks.{HOOKS[stage]}")
-    kwargs = {"stdin": stdin.decode()} if reads else {}
+    kwargs = {"stdin": stdin.decode("utf-8", "surrogateescape")} if reads else {}
     result: int = module.main(rest, **kwargs)
     if native and result == 0:
         from cpv_hooks.hooks.chain import run_others

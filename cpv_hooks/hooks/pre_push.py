@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from cpv_hooks.hooks import git_command_args, report
+from cpv_hooks.hooks.chain import pushed_blobs, scan_secrets
 from cpv_hooks.hooks.post_commit import say_healed
 from cpv_hooks.push import RefUpdate, heal_pushed, publish, push_tags
 from cpv_hooks.repo import ZERO_SHA, Git, find_root
@@ -41,6 +42,14 @@ def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
         else:
             text = sys.stdin.read() if stdin is None else stdin
             updates = [RefUpdate.parse(line) for line in text.splitlines() if line.strip()]
+        tips = [up.local_sha for up in updates if up.local_sha != ZERO_SHA]
+        if scan_secrets(git.root, lambda: pushed_blobs(git, tips, remote_name)):
+            print(
+                "cpv: push refused: a pushed commit holds a secret (see above): remove it "
+                "from the history (git rebase -i), and rotate the key",
+                file=sys.stderr,
+            )
+            return 1
         stale = stale_message(Workspace(git.root, git))
         if stale:
             print(f"cpv: {stale}", file=sys.stderr)
