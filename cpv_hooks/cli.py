@@ -127,12 +127,17 @@ def install(path: Path | None) -> None:
 @cli.command()
 @click.argument("tag")
 @click.option("--remote", default="origin", show_default=True, help="Git remote to check.")
-def retag(tag: str, remote: str) -> None:
-    """Renumber version TAG to the next version free here and on the remote."""
+@click.option("--to", help="The new name (above the newest version); default: chosen by cpv.")
+@click.pass_context
+def retag(ctx: click.Context, tag: str, remote: str, to: str | None) -> None:
+    """Make TAG a proper version: its own name when free and above the newest, else the next
+    number free here and on the remote. Says what it does (or, with --dry-run, would do)."""
     from cpv_hooks.repo import find_root
     from cpv_hooks.tagging import retag as do_retag
 
-    echo(f"{tag} -> {do_retag(find_root(), tag, remote)}")
+    done = do_retag(find_root(), tag, remote, to, dry_run=ctx.obj["dry_run"])
+    would = "dry run, nothing changed: " if ctx.obj["dry_run"] else ""
+    echo(f"{would}{done.old} -> {done.new} ({done.reason})")
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -172,6 +177,12 @@ def _manager(ctx: click.Context, cls_name: str) -> Any:
         from cpv_hooks.errors import RepositoryError
 
         raise RepositoryError(f"{root} has no .cpv.yaml", "run cpv in a repo made by `cpv init`")
+    from cpv_hooks.stale import stale_message
+    from cpv_hooks.workspace import Workspace
+
+    stale = stale_message(Workspace(root))
+    if stale:
+        click.echo(f"cpv: {stale}", err=True)
     cls = getattr(checkpoints, cls_name)
     return cls(conf.team, conf.model, repo_path=root, **_opts(ctx))
 
@@ -207,7 +218,8 @@ def _print_plan(plan: Any, what: str) -> None:
         echo("already there: nothing to version")
         return
     sent = f", uploaded {plan.upload_objects} object(s)" if plan.upload_objects else ""
-    echo(f"{what} {', '.join(plan.tags)}{sent}")
+    healed = f" (earlier commits that had none: {', '.join(plan.healed)})" if plan.healed else ""
+    echo(f"{what} {', '.join(plan.tags)}{sent}{healed}")
 
 
 def _print_versions(versions: list[Any], as_json: bool) -> None:
@@ -249,6 +261,20 @@ def _print_info(meta: dict[str, Any], as_json: bool) -> None:
         echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
     for key, value in meta.get("metrics", {}).items():
         echo(f"metric {key}: {value:g}")
+    echo(f"signature: {meta['signature']}")
+
+
+@cli.command()
+@repo_option
+@click.pass_context
+def heal(ctx: click.Context) -> None:
+    """Version the commits of HEAD's history that changed the model or data but have no tag."""
+    healed = _manager(ctx, "CombinedCheckpointsManage").heal(**_opts(ctx))
+    verb = "would tag" if ctx.obj["dry_run"] else "tagged"
+    for h in healed:
+        echo(f"{verb} {h.tag} on {h.commit[:8]} ({h.subject[:60]})")
+    if not healed:
+        echo("every version is tagged: nothing to heal")
 
 
 # -- shared commands of `cpv model` and `cpv data` ------------------------------------

@@ -10,7 +10,15 @@ from cpv_hooks.errors import RepositoryError
 from cpv_hooks.repo import Git, find_root
 from cpv_hooks.workspace import SyncReport, Workspace
 
-HOOK_TYPES = ("pre-commit", "post-commit", "post-checkout", "post-merge", "pre-push")
+HOOK_TYPES = (
+    "pre-commit",
+    "commit-msg",
+    "post-commit",
+    "post-checkout",
+    "post-merge",
+    "post-rewrite",
+    "pre-push",
+)
 
 
 def data_dir(name: str) -> Path:

@@ -14,7 +14,7 @@ import posixpath
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,11 +184,14 @@ class Workspace:
                 "check you copied the right file, or change limits in .cpv.yaml",
             )
 
-    def add(self, arts: list[Artifact]) -> None:
+    def add(
+        self, arts: list[Artifact], check: Callable[[Artifact, Pointer], None] | None = None
+    ) -> None:
         """What ``dvc add`` does, in DVC's formats: cache objects, pointer, .gitignore entry.
 
         Done here rather than through DVC so a commit never pays for importing DVC, and so a
         directory is re-hashed only in the files whose size, mtime or inode changed.
+        ``check`` may refuse an artifact (raise) before its pointer is written.
         """
         if not arts:
             return
@@ -203,6 +206,8 @@ class Workspace:
                     ptr = self._add_dir(art, cache, written)
                 else:
                     ptr = self._add_file(art, cache, written, old_text)
+                if check is not None:
+                    check(art, ptr)
                 with open(self.root / art.pointer, "w", encoding="utf-8") as fh:
                     fh.write(pointer_text(ptr, old_text))
                 self._ignore(art)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from cpv_hooks.hooks import report
 from cpv_hooks.repo import Git, find_root
@@ -19,6 +20,11 @@ def _sync() -> int:
     root = find_root()
     if Git(root).in_progress_operation():
         return 0
+    return sync_and_report(root)
+
+
+def sync_and_report(root: Path) -> int:
+    """Make the artifacts match their pointers; one line for what changed (1: some kept)."""
     result = Workspace(root).sync()
     if result.restored:
         fetched = f" (fetched {result.fetched} object(s))" if result.fetched else ""
