@@ -33,7 +33,7 @@ class CPVGroup(click.Group):
 @click.group(cls=CPVGroup)
 @click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and more detail.")
 @click.option("--dry-run", is_flag=True, help="Report what would happen; change nothing.")
-@click.version_option(package_name="cpv")
+@click.version_option(package_name="cpv-hooks")
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool, dry_run: bool) -> None:
     """cpv - version model checkpoints and training data with plain git, DVC and S3.

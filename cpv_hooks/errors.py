@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+REINSTALL_HINT = "reinstall it: pip install --force-reinstall cpv-hooks"
+
 
 class CPVError(Exception):
     """Base of every cpv error; ``hint`` is the recovery step shown to the user."""

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from cpv_hooks.errors import RepositoryError
+from cpv_hooks.errors import REINSTALL_HINT, RepositoryError
 from cpv_hooks.repo import Git, find_root
 from cpv_hooks.workspace import SyncReport, Workspace
 
@@ -18,7 +18,7 @@ def data_dir(name: str) -> Path:
     for base in (Path(__file__).parent / "_data", Path(__file__).parent.parent):
         if (base / name).is_dir():
             return base / name
-    raise RepositoryError(f"cpv's {name}/ directory is missing", "reinstall cpv")
+    raise RepositoryError(f"cpv's {name}/ directory is missing", REINSTALL_HINT)
 
 
 def install_hooks(root: Path) -> list[str]:

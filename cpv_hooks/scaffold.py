@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cpv_hooks.config import S3_BUCKET, AWSSettings, CPVConfig, local_remote_dir
-from cpv_hooks.errors import RepositoryError, ValidationError
+from cpv_hooks.errors import REINSTALL_HINT, RepositoryError, ValidationError
 from cpv_hooks.install import data_dir, install_hooks
 from cpv_hooks.repo import Git, validate_name
 from cpv_hooks.tagging import tag_commit
@@ -177,7 +177,7 @@ def create(
             "fix the cause and run `cpv init` again",
         ) from exc
     except CookiecutterException as exc:
-        raise RepositoryError(f"the cpv template failed: {exc}", "reinstall cpv") from exc
+        raise RepositoryError(f"the cpv template failed: {exc}", REINSTALL_HINT) from exc
     if made != target:
         made.rename(target)
     return target

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 from conftest import ROOT, run
@@ -22,3 +24,22 @@ def test_quickstart_runs_on_a_fresh_home(tmp_path: Path, isolated_env: Path) -> 
     proc = run("bash", ROOT / "examples" / "quickstart.sh")
     assert "byte-identical to the committed v0.1: OK" in proc.stdout
     assert (isolated_env / ".cpv" / "remotes" / "vision" / "resnet50" / "files").is_dir()
+
+
+def test_every_install_line_names_the_distribution() -> None:
+    """`cpv` on PyPI is someone else's project: nothing may tell a user to install it."""
+    wrong = re.compile(r"pip[x]? install (-\S+ )*cpv\b(?!-hooks)")
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
+        capture_output=True, text=True,
+    ).stdout.splitlines()
+    found = [
+        f"{name}:{n}"
+        for name in files
+        if (ROOT / name).is_file()
+        for n, line in enumerate((ROOT / name).read_text(errors="replace").splitlines(), 1)
+        if wrong.search(line)
+    ]
+    assert found == []
+    dist = re.search(r'^name = "(.+)"$', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert dist and dist.group(1) == "cpv-hooks"
