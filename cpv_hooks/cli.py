@@ -412,13 +412,13 @@ def diff_cmd(a: str, b: str, as_json: bool) -> None:
 @click.option(
     "--credential-path", "-c", help="AWS credentials file (its path is stored, not its keys)."
 )
-@click.option("--profile", "-p", default="default", show_default=True, help="AWS profile name.")
+@click.option("--profile", "-p", help="AWS profile name (default: the stored one, else default).")
 @click.option("--bucket", help="S3 bucket for model data.")
 @click.option("--region", help="S3 region.")
 @click.option("--endpoint-url", help="S3-compatible endpoint (empty for AWS).")
 def aws_config(
     credential_path: str | None,
-    profile: str,
+    profile: str | None,
     bucket: str | None,
     region: str | None,
     endpoint_url: str | None,

@@ -133,22 +133,25 @@ class CPVConfig:
     def setup_aws_profile(
         self,
         credential_path: str | None = None,
-        aws_profile: str = "default",
+        aws_profile: str | None = None,
         bucket: str | None = None,
         region: str | None = None,
         endpoint_url: str | None = None,
         **kwargs: Any,
     ) -> AWSSettings:
-        """Store where the AWS credentials are (a file path and a profile name, never keys)."""
+        """Store where the AWS credentials are (a file path and a profile name, never keys).
+
+        Only what is given changes: a None keeps the stored value.
+        """
+        current = self.aws or AWSSettings()
         if credential_path:
             path = Path(credential_path).expanduser().resolve()
             if not path.is_file():
                 raise ConfigError(
                     f"{path} is not a file", "give the path of your AWS credentials file"
                 )
-            _check_profile(path, aws_profile)
+            _check_profile(path, aws_profile or current.profile or "default")
             credential_path = str(path)
-        current = self.aws or AWSSettings()
         updates = {
             "credential_path": credential_path,
             "profile": aws_profile,

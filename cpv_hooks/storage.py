@@ -334,13 +334,36 @@ def open_remote(root: Path, name: str | None = None) -> Remote:
         )
     url = options["url"]
     if url.startswith("s3://"):
-        return S3Remote(url, options)
+        return S3Remote(url, with_user_settings(url, options))
     if "://" in url:
         raise ConfigError(
             f"remote url {url} is not supported by cpv", "use an s3:// url or a local directory"
         )
     path = Path(os.path.expanduser(url))
     return LocalRemote(str(path if path.is_absolute() else (root / ".dvc" / path).resolve()))
+
+
+def with_user_settings(url: str, options: dict[str, str]) -> dict[str, str]:
+    """The repo's remote options, completed by the user's stored S3 settings.
+
+    A fresh clone (or the temporary clone of ``--repo-url``) has no ``.dvc/config.local``:
+    the profile and credential file of ``cpv aws-config`` apply where the repo names none,
+    and its endpoint where the repo names none for the stored bucket. Nothing is written.
+    """
+    from cpv_hooks.config import CPVConfig
+
+    stored = CPVConfig().aws
+    if stored is None:
+        return options
+    out = dict(options)
+    if not any(out.get(k) for k in ("profile", "credentialpath", "access_key_id")):
+        for key, value in (("profile", stored.profile), ("credentialpath", stored.credential_path)):
+            if value:
+                out[key] = value
+    bucket = url[len("s3://") :].partition("/")[0]
+    if not out.get("endpointurl") and stored.endpoint_url and bucket == stored.bucket:
+        out["endpointurl"] = stored.endpoint_url
+    return out
 
 
 def _parallel(fn: Callable[[Obj], Any], items: Iterable[Obj], workers: int = 16) -> Iterable[Any]:
