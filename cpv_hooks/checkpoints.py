@@ -709,9 +709,14 @@ _LOG_READY: set[str] = set()
 
 
 def _setup_logging(opts: Options) -> None:
-    """Operation logs go to ``<config dir>/logs/cpv.log`` (or ``log_file``), secrets redacted."""
+    """Operation logs go to ``<config dir>/logs/cpv.log`` (or ``log_file``), secrets redacted.
+
+    A dry run writes no log: it changes no file.
+    """
     from cpv_hooks.logs import setup
 
+    if opts.dry_run:
+        return
     target = str(opts.log_file or cfg.config_dir() / "logs" / "cpv.log")
     if target not in _LOG_READY:
         setup(Path(target), verbose=opts.verbose)

@@ -92,6 +92,7 @@ def init(
         team_name,
         model_name,
         repo_path,
+        dry_run=click.get_current_context().obj["dry_run"],
         data_path=data_path,
         storage=storage,
         s3_bucket=s3_bucket,
@@ -101,15 +102,21 @@ def init(
         aws_credential_path=aws_credential_path,
         git_remote_url=git_remote_url,
     )
-    click.echo(f"created {path}")
+    if not _dry_run(f"create the model repo {team_name}/{model_name} in {path}"):
+        click.echo(f"created {path}")
 
 
 @cli.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 def install(path: Path | None) -> None:
     """Set up a clone: git hooks, then the model and data of the checked-out commit."""
+    from cpv_hooks.install import HOOK_TYPES, hooks_dir
     from cpv_hooks.install import install as do_install
+    from cpv_hooks.repo import find_root
 
+    where = hooks_dir(find_root(path))
+    if _dry_run(f"install cpv's {', '.join(HOOK_TYPES)} hooks in {where}, check out HEAD's data"):
+        return
     report = do_install(path)
     fetched = f", fetched {report.fetched} object(s)" if report.fetched else ""
     restored = ", ".join(report.restored) or "nothing to check out"
@@ -124,10 +131,22 @@ def retag(tag: str, remote: str) -> None:
     from cpv_hooks.repo import find_root
     from cpv_hooks.tagging import retag as do_retag
 
-    click.echo(f"{tag} -> {do_retag(find_root(), tag, remote)}")
+    dry = click.get_current_context().obj["dry_run"]
+    new = do_retag(find_root(), tag, remote, dry_run=dry)
+    if not _dry_run(f"move {tag} to {new}"):
+        click.echo(f"{tag} -> {new}")
 
 
 # -- helpers --------------------------------------------------------------------------
+
+
+def _dry_run(plan: str) -> bool:
+    """Under the global ``--dry-run``, print ``plan`` and tell the command to stop there."""
+    ctx = click.get_current_context()
+    if not ctx.obj.get("dry_run"):
+        return False
+    click.echo(f"dry run: would {plan}; nothing changed")
+    return True
 
 
 def _set_repo(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
@@ -302,7 +321,8 @@ def _kind_group(kind: Kind) -> click.Group:
         else:
             done = _manager(ctx, KIND_CLASS[kind]).export(kind, tag, output_dir, **opts)
         for dest, ptr, name in done:
-            click.echo(f"{name}: {dest} (md5 {ptr.md5} verified)")
+            if not _dry_run(f"write {name}'s {dest.name} (md5 {ptr.md5}) to {dest}"):
+                click.echo(f"{name}: {dest} (md5 {ptr.md5} verified)")
 
     @group.command(
         name="list-tags", help=f"List {kind} versions from the tags (no checkout, no S3)."
@@ -429,17 +449,24 @@ def aws_config(
     from cpv_hooks.repo import find_root, load_repo_config
     from cpv_hooks.scaffold import configure_remote
 
-    settings = CPVConfig().setup_aws_profile(credential_path, profile, bucket, region, endpoint_url)
-    click.echo(
-        f"stored S3 settings: bucket {settings.bucket}, region {settings.region}"
-        + (f", profile {settings.profile}" if settings.profile else "")
+    dry = click.get_current_context().obj["dry_run"]
+    settings = CPVConfig().setup_aws_profile(
+        credential_path, profile, bucket, region, endpoint_url, save=not dry
+    )
+    described = f"S3 settings: bucket {settings.bucket}, region {settings.region}" + (
+        f", profile {settings.profile}" if settings.profile else ""
     )
     try:
-        root = find_root()
+        root: Path | None = find_root()
     except RepositoryError:
+        root = None
+    conf = load_repo_config(root) if root else None
+    in_repo = root is not None and conf is not None and conf.team and (root / ".dvc").is_dir()
+    where = f" and point the DVC remote of {root} at them" if in_repo else ""
+    if _dry_run(f"store {described}{where}"):
         return
-    conf = load_repo_config(root)
-    if conf.team and (root / ".dvc").is_dir():
+    click.echo(f"stored {described}")
+    if root is not None and conf is not None and in_repo:
         from cpv_hooks.storage import read_dvc_config
 
         name = read_dvc_config(root).get("core", {}).get("remote", "myremote")
@@ -459,8 +486,12 @@ def aws_config(
 def bitbucket_config(keygen_filename: str | None, user: str | None, no_test: bool) -> None:
     """Create (or reuse) an SSH key and the ~/.ssh/config entry for Bitbucket on port 443."""
     from cpv_hooks.config import CPVConfig
-    from cpv_hooks.ssh import KEYS_PAGE
+    from cpv_hooks.ssh import KEYS_PAGE, planned_key
 
+    key, exists = planned_key(keygen_filename)
+    made = "reuse" if exists else "create"
+    if _dry_run(f"{made} the key {key} and write its Bitbucket entry into ~/.ssh/config"):
+        return
     setup, test = CPVConfig().setup_bitbucket_ssh(keygen_filename, user, test=not no_test)
     made = "created" if setup.created_key else "reusing"
     click.echo(f"{made} key {setup.key_path}; {setup.config_path} has the {setup.host} entry")

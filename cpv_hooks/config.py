@@ -137,11 +137,13 @@ class CPVConfig:
         bucket: str | None = None,
         region: str | None = None,
         endpoint_url: str | None = None,
+        save: bool = True,
         **kwargs: Any,
     ) -> AWSSettings:
         """Store where the AWS credentials are (a file path and a profile name, never keys).
 
-        Only what is given changes: a None keeps the stored value.
+        Only what is given changes: a None keeps the stored value. ``save=False`` checks
+        and returns the settings without storing them.
         """
         current = self.aws or AWSSettings()
         if credential_path:
@@ -162,7 +164,8 @@ class CPVConfig:
         settings = current.model_copy(update={k: v for k, v in updates.items() if v is not None})
         if settings.profile == "default" and not settings.credential_path:
             settings = settings.model_copy(update={"profile": ""})
-        self.set_aws(settings)
+        if save:
+            self.set_aws(settings)
         return settings
 
     def setup_bitbucket_ssh(
@@ -177,7 +180,7 @@ class CPVConfig:
 
         user = bitbucket_user or (self._config.bitbucket.user if self._config.bitbucket else "")
         key, created = ssh.ensure_key(
-            keygen_filename or "cpv_bitbucket_ed25519", f"cpv {user}".strip()
+            keygen_filename or ssh.DEFAULT_KEY, f"cpv {user}".strip()
         )
         config_path = ssh.write_host_entry(key)
         self._config.bitbucket = BitbucketSettings(user=user, key_path=str(key))

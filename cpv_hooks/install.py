@@ -21,6 +21,11 @@ def data_dir(name: str) -> Path:
     raise RepositoryError(f"cpv's {name}/ directory is missing", REINSTALL_HINT)
 
 
+def hooks_dir(root: Path) -> Path:
+    """Where git runs hooks from, as git itself says (``core.hooksPath``, worktrees)."""
+    return (root / Git(root).run("rev-parse", "--git-path", "hooks")).resolve()
+
+
 def install_hooks(root: Path) -> list[str]:
     """Install cpv's native hook script for every stage cpv serves.
 
@@ -35,12 +40,12 @@ def install_hooks(root: Path) -> list[str]:
     git = Git(root)
     git.run("config", "push.followTags", "true")  # a plain `git push` carries the version tags
     git.run("config", "push.autoSetupRemote", "true")  # ...and works on the first push too
-    hooks_dir = git.git_dir() / "hooks"
-    hooks_dir.mkdir(exist_ok=True)
+    where = hooks_dir(root)
+    where.mkdir(parents=True, exist_ok=True)
     text = (data_dir("hooks") / "cpv-hook").read_text().replace("@PYTHON@", sys.executable)
     for name in HOOK_TYPES:
-        dest = hooks_dir / name
-        (hooks_dir / f"{name}.legacy").unlink(missing_ok=True)
+        dest = where / name
+        (where / f"{name}.legacy").unlink(missing_ok=True)
         dest.write_text(text)
         os.chmod(dest, 0o755)
     return list(HOOK_TYPES)

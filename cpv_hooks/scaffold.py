@@ -134,9 +134,13 @@ def create(
     model_name: str,
     repo_path: str | Path | None = None,
     no_input: bool = True,
+    dry_run: bool = False,
     **variables: Any,
 ) -> Path:
-    """Run the template (``cpv init``); returns the new repo's path."""
+    """Run the template (``cpv init``); returns the new repo's path.
+
+    ``dry_run`` checks the input and returns the path without creating anything.
+    """
     from cookiecutter.exceptions import CookiecutterException, FailedHookException
     from cookiecutter.main import cookiecutter
 
@@ -152,6 +156,11 @@ def create(
         raise RepositoryError(
             f"{target} already exists and is not empty", "choose another --repo-path or remove it"
         )
+    generated = target.parent / model_name
+    if generated.exists() and generated != target:
+        raise RepositoryError(f"{generated} is in the way", "move it or choose another --repo-path")
+    if dry_run:
+        return target
     out_dir = target.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = {
@@ -159,9 +168,6 @@ def create(
         "model_name": model_name,
         **{k: str(v) for k, v in variables.items() if v is not None},
     }
-    generated = out_dir / model_name
-    if generated.exists() and generated != target:
-        raise RepositoryError(f"{generated} is in the way", "move it or choose another --repo-path")
     try:
         made = Path(
             cookiecutter(

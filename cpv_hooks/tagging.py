@@ -163,9 +163,10 @@ def validate_pushed_tag(
     return None
 
 
-def retag(root: Path, tag: str, remote: str = "origin") -> str:
+def retag(root: Path, tag: str, remote: str = "origin", dry_run: bool = False) -> str:
     """Move version ``tag`` to the next number free here and on ``remote``; returns the new tag.
 
+    Under ``dry_run`` only the new tag's name is worked out.
     The way out when a teammate pushed the same version first.
     """
     git = Git(root)
@@ -185,6 +186,8 @@ def retag(root: Path, tag: str, remote: str = "origin") -> str:
     }
     existing = [t for t in git.tags() if t != tag] + sorted(taken)
     name = next_version(existing, parsed[0], Directive()).tag(parsed[0])
+    if dry_run:
+        return name
     manifest = build_manifest(git, load_repo_config(root), commit, parsed[0], name)
     git.run("tag", "-a", name, "-F", "-", commit, input=manifest_text(manifest))
     git.run("tag", "-d", tag)
