@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import ROOT, run
+from conftest import BIN, ROOT, S3, run
 
 
 def test_readme_starts_with_the_two_commands() -> None:
@@ -19,11 +19,16 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert commands[1] in ci
 
 
-def test_quickstart_runs_on_a_fresh_home(tmp_path: Path, isolated_env: Path) -> None:
+def test_quickstart_runs_on_a_fresh_home(tmp_path: Path, isolated_env: Path, s3: S3) -> None:
+    """No git identity, and S3 configured for the team: the demo still uses its own remote."""
     (isolated_env / ".gitconfig").write_text("")  # no identity, no default branch
+    run(BIN / "cpv", "aws-config", "--bucket", s3.bucket, "--endpoint-url", s3.endpoint)
     proc = run("bash", ROOT / "examples" / "quickstart.sh")
     assert "byte-identical to the committed v0.1: OK" in proc.stdout
     assert (isolated_env / ".cpv" / "remotes" / "vision" / "resnet50" / "files").is_dir()
+    assert s3.list_keys() == set()
+    script = (ROOT / "examples" / "quickstart.sh").read_text()
+    assert "md5sum" not in script  # absent on macOS
 
 
 def test_every_install_line_names_the_distribution() -> None:
