@@ -109,18 +109,33 @@ def init(
 @cli.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 def install(path: Path | None) -> None:
-    """Set up a clone: git hooks, then the model and data of the checked-out commit."""
-    from cpv_hooks.install import HOOK_TYPES, hooks_dir
+    """Set up a clone: git hooks, then the model and data of the checked-out commit.
+
+    Hooks of other tools are kept and run after cpv's (`cpv uninstall` puts them back).
+    """
     from cpv_hooks.install import install as do_install
+    from cpv_hooks.install import plan_hooks
     from cpv_hooks.repo import find_root
 
-    where = hooks_dir(find_root(path))
-    if _dry_run(f"install cpv's {', '.join(HOOK_TYPES)} hooks in {where}, check out HEAD's data"):
+    if _dry_run(plan_hooks(find_root(path)).describe("install") + ", check out HEAD's data"):
         return
-    report = do_install(path)
+    hooks, report = do_install(path)
     fetched = f", fetched {report.fetched} object(s)" if report.fetched else ""
     restored = ", ".join(report.restored) or "nothing to check out"
-    click.echo(f"hooks installed; {restored}{fetched}")
+    click.echo(f"{hooks.describe('installed')}; {restored}{fetched}")
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+def uninstall(path: Path | None) -> None:
+    """Remove cpv's git hooks; hooks of other tools it kept are put back."""
+    from cpv_hooks.install import uninstall_hooks
+    from cpv_hooks.repo import find_root
+
+    dry = click.get_current_context().obj["dry_run"]
+    plan = uninstall_hooks(find_root(path), dry_run=dry)
+    if not _dry_run(plan.describe("remove")):
+        click.echo(plan.describe("removed"))
 
 
 @cli.command()

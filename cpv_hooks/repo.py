@@ -190,6 +190,10 @@ class Git:
             return self.root / ".git"
         return (self.root / self.run("rev-parse", "--git-dir")).resolve()
 
+    def hooks_dir(self) -> Path:
+        """Where git runs hooks from, as git says (``core.hooksPath``, worktrees' common dir)."""
+        return (self.root / self.run("rev-parse", "--git-path", "hooks")).resolve()
+
     def head(self) -> str | None:
         out = self.run("rev-parse", "--verify", "-q", "HEAD", check=False)
         return out or None

@@ -78,6 +78,7 @@ COMMANDS = {
     "aws-config": ["aws-config", "--bucket", "other", "-p", "someone", "--region", "eu-west-1"],
     "init": ["init", "-t", "vision", "-m", "vit", "-r", "{base}/vit"],
     "install": ["install", "{base}/fresh"],
+    "uninstall": ["uninstall"],
     "retag": ["retag", "v0.1"],
     "bitbucket-config": ["bitbucket-config", "-k", "team key", "--no-test"],
     "model upload": ["model", "upload", "{base}/new.bin", "--metric", "acc=0.9"],

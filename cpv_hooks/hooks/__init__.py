@@ -53,11 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     kwargs = {"stdin": stdin.decode()} if stage == "pre-push" else {}
     result: int = module.main(rest, **kwargs)
     if native and result == 0:
-        from cpv_hooks.hooks.chain import run_others
-        from cpv_hooks.repo import Git, find_root
+        from cpv_hooks.hooks.chain import run_legacy, run_others
+        from cpv_hooks.repo import find_root
 
         root = find_root()
-        result = run_others(root, stage, rest, stdin, Git(root).git_dir() / "hooks")
+        result = run_legacy(root, stage, rest, stdin) or run_others(root, stage, rest, stdin)
     return result
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 CONFIG = ".pre-commit-config.yaml"
@@ -70,25 +71,41 @@ def other_hooks(root: Path, stage: str) -> list[str]:
     return out
 
 
-def run_others(root: Path, stage: str, args: list[str], stdin: bytes, hooks_dir: Path) -> int:
-    """Run the other hooks of ``stage`` through pre-commit; 0 when there are none."""
+def run_legacy(root: Path, stage: str, args: list[str], stdin: bytes) -> int:
+    """Run the hook of another tool that ``cpv install`` kept as ``<stage>.legacy``."""
+    from cpv_hooks.repo import Git
+
+    known = Path(os.environ.get("CPV_HOOKS_DIR") or "-")  # set by hooks/cpv-hook: saves a git call
+    legacy = (known.resolve() if known.is_dir() else Git(root).hooks_dir()) / f"{stage}.legacy"
+    if not os.access(legacy, os.X_OK):
+        return 0
+    return subprocess.run([str(legacy), *args], cwd=root, input=stdin).returncode
+
+
+def run_others(root: Path, stage: str, args: list[str], stdin: bytes) -> int:
+    """Run the other hooks of ``stage`` through pre-commit; 0 when there are none.
+
+    pre-commit gets an empty hook dir: the ``.legacy`` hook already ran (:func:`run_legacy`).
+    """
     if not other_hooks(root, stage):
         return 0
     ids = sorted({i for i in configured_ids(root) if native(i)})
     skip = ",".join(filter(None, [os.environ.get("SKIP", ""), *ids]))
-    cmd = [
-        sys.executable,
-        "-m",
-        "pre_commit",
-        "hook-impl",
-        f"--config={CONFIG}",
-        f"--hook-type={stage}",
-        "--hook-dir",
-        str(hooks_dir),
-        "--",
-        *args,
-    ]
-    return subprocess.run(cmd, cwd=root, input=stdin, env={**os.environ, "SKIP": skip}).returncode
+    with tempfile.TemporaryDirectory(prefix="cpv-hooks-") as empty:
+        cmd = [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "hook-impl",
+            f"--config={CONFIG}",
+            f"--hook-type={stage}",
+            "--hook-dir",
+            empty,
+            "--",
+            *args,
+        ]
+        env = {**os.environ, "SKIP": skip}
+        return subprocess.run(cmd, cwd=root, input=stdin, env=env).returncode
 
 
 def scan_secrets(root: Path, files: list[str]) -> int:
