@@ -7,12 +7,16 @@ cpv's hooks skipped. When the config lists only cpv hooks, nothing is started at
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from cpv_hooks.errors import ConfigError
+from cpv_hooks.fsutil import atomic_write
 
 CONFIG = ".pre-commit-config.yaml"
 # hooks the native scripts run in-process: cpv's own, and pre-commit-hooks' secret scanners
@@ -23,7 +27,7 @@ SECRET_SCANNERS = {
         ["--allow-missing-credentials"],
     ),
 }
-_ID_RE = re.compile(r"^\s*-?\s*id:\s*['\"]?([\w.-]+)", re.MULTILINE)
+CACHE_VERSION = 1
 ALL_STAGES = (
     "pre-commit",
     "pre-merge-commit",
@@ -45,29 +49,61 @@ def native(hook_id: str) -> bool:
 
 
 def configured_ids(root: Path) -> list[str]:
-    """The hook ids of the config (a regex: no YAML import on the hot path)."""
-    try:
-        return _ID_RE.findall((root / CONFIG).read_text())
-    except FileNotFoundError:
-        return []
+    """The hook ids of the config, in order."""
+    return [hook_id for hook_id, _ in _configured(root)]
 
 
 def other_hooks(root: Path, stage: str) -> list[str]:
     """Ids of the hooks that cpv does not run itself and that run at ``stage``."""
-    if all(native(i) for i in configured_ids(root)):
-        return []  # the common case, decided without parsing YAML
-    text = (root / CONFIG).read_text()
+    return [i for i, stages in _configured(root) if stage in stages and not native(i)]
+
+
+def _configured(root: Path) -> list[tuple[str, list[str]]]:
+    """(id, stages) of every hook of the config, read by a YAML parser.
+
+    The result is cached in the git dir, keyed by the file's size, times and inode, so a
+    no-op hook reads a small JSON file instead of importing and running YAML.
+    """
+    from cpv_hooks.repo import Git
+
+    path = root / CONFIG
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return []
+    key = [CACHE_VERSION, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    cache = Git(root).git_dir() / "cpv" / "pre-commit-config.json"
+    try:
+        cached = json.loads(cache.read_text())
+        if cached["key"] == key:
+            return [(str(i), [str(s) for s in stages]) for i, stages in cached["hooks"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    hooks = _parse(path)
+    with contextlib.suppress(OSError):  # a read-only git dir: parse every time
+        atomic_write(cache, json.dumps({"key": key, "hooks": hooks}))
+    return hooks
+
+
+def _parse(path: Path) -> list[tuple[str, list[str]]]:
     import yaml
 
-    conf = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    try:
+        conf = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"{path.name} is not valid YAML ({str(exc).splitlines()[0]})",
+            "fix it; `pre-commit validate-config` shows where",
+        ) from exc
+    conf = conf if isinstance(conf, dict) else {}
     default = conf.get("default_stages") or ALL_STAGES
     legacy = {"commit": "pre-commit", "push": "pre-push", "merge-commit": "pre-merge-commit"}
     out = []
-    for repo in conf.get("repos", []):
-        for hook in repo.get("hooks", []):
-            stages = [legacy.get(s, s) for s in hook.get("stages") or default]
-            if stage in stages and not native(str(hook.get("id", ""))):
-                out.append(str(hook["id"]))
+    for repo in conf.get("repos") or []:
+        for hook in (repo.get("hooks") or []) if isinstance(repo, dict) else []:
+            if isinstance(hook, dict):
+                stages = [legacy.get(str(s), str(s)) for s in hook.get("stages") or default]
+                out.append((str(hook.get("id", "")), stages))
     return out
 
 
