@@ -4,30 +4,32 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from cpv_hooks.errors import CPVError
+from cpv_hooks.boundary import INTERRUPTED
+from cpv_hooks.errors import CPVError, CredentialError
 from cpv_hooks.versions import Kind
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class CPVGroup(click.Group):
-    """Maps CPVError to its exit code and one line; ``--verbose`` adds the traceback."""
+    """The error boundary: one line and an exit code for every error (cpv_hooks.boundary)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from cpv_hooks.boundary import handle
+
         try:
             return super().invoke(ctx)
-        except CPVError as exc:
-            if ctx.obj and ctx.obj.get("verbose"):
-                traceback.print_exc()
-            click.echo(f"cpv: error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            prefix = "cpv: error" if isinstance(exc, CPVError) else "cpv"
+            ctx.exit(handle(exc, prefix, bool(ctx.obj and ctx.obj.get("verbose"))))
 
 
 @click.group(cls=CPVGroup)
@@ -40,7 +42,8 @@ def cli(ctx: click.Context, verbose: bool, dry_run: bool) -> None:
 
     \b
     Exit codes: 0 ok, 1 failure (e.g. validate), 2 bad input, 3 configuration,
-    4 git, 5 DVC, 6 storage, 7 version not found, 8 repository, 9 credentials.
+    4 git, 5 DVC, 6 storage, 7 version not found, 8 repository, 9 credentials,
+    70 unexpected error (traceback in the crash log), 130 interrupted.
     """
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
@@ -514,6 +517,13 @@ def bitbucket_config(keygen_filename: str | None, user: str | None, no_test: boo
     if test is not None:
         ok, detail = test
         click.echo(f"{'PASS' if ok else 'FAIL'} ssh {setup.host}: {detail}")
+        if not ok:
+            click.echo(
+                f"cpv: error: ssh to {setup.host} failed: add the key above at {KEYS_PAGE}, "
+                "then run `cpv bitbucket-config` again",
+                err=True,
+            )
+            raise click.exceptions.Exit(CredentialError.exit_code)
 
 
 @cli.command()
@@ -539,9 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 1
+    except click.exceptions.Abort:  # Ctrl-C outside a command (click turns it into Abort)
+        click.echo("cpv: interrupted", err=True)
+        return INTERRUPTED
     return code if isinstance(code, int) else 0
 
 

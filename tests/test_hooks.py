@@ -126,7 +126,7 @@ def test_pre_push_entry_point_reads_ref_lines(make_repo, monkeypatch) -> None:  
     line = f"refs/tags/v0.1 {tag} refs/tags/v0.1 {'0' * 40}\n"
     assert pre_push.main(["origin", "url"], stdin=line) == 0
     other = f"refs/tags/v0.1 {tag} refs/tags/v0.1 {'1' * 40}\n"
-    assert pre_push.main(["origin", "url"], stdin=other) == 1
+    assert pre_push.main(["origin", "url"], stdin=other) == 2  # a ValidationError's code
 
 
 def test_hook_dispatcher_usage() -> None:

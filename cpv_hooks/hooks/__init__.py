@@ -9,10 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
-
-from cpv_hooks.errors import CPVError
 
 HOOKS = {
     "pre-commit": "pre_commit",
@@ -25,14 +22,10 @@ HOOKS = {
 
 
 def report(fn: Callable[[], int], prefix: str = "cpv") -> int:
-    """Run a hook body; a CPVError becomes one line on stderr and a nonzero exit."""
-    try:
-        return fn()
-    except CPVError as exc:
-        if os.environ.get("CPV_VERBOSE"):
-            traceback.print_exc()
-        print(f"{prefix}: {exc}", file=sys.stderr)
-        return 1
+    """Run a hook body inside cpv's error boundary (see :mod:`cpv_hooks.boundary`)."""
+    from cpv_hooks.boundary import guarded
+
+    return guarded(fn, prefix, bool(os.environ.get("CPV_VERBOSE")))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
