@@ -205,14 +205,13 @@ class _Checkpoints:
         if repo_url:
             return export_from_url(repo_url, kind, tag, output_dir, opts)
         name = self._tag(kind, tag)
-        out = Path(output_dir or Path.cwd()).expanduser().resolve()
+        out = _output_dir(output_dir, opts.dry_run)
         done = []
         for art in self._artifacts(kind):
             ptr = self._pointer_at(name, art)
             dest = out / art.path
             _check_free(dest, opts.force)
             if not opts.dry_run:
-                out.mkdir(parents=True, exist_ok=True)
                 if dest.exists():
                     _remove(dest)
                 export(
@@ -644,6 +643,26 @@ def _same_file(a: Path, b: Path) -> bool:
     )
 
 
+def _output_dir(output_dir: str | Path | None, dry_run: bool) -> Path:
+    """The directory a download writes to, created unless ``dry_run``."""
+    out = Path(output_dir or Path.cwd()).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise ValidationError(
+            f"--output-dir {out} is a file", "give a directory (a missing one is created)"
+        )
+    if not dry_run:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=out):  # fails early where nothing can be written
+                pass
+        except OSError as exc:
+            raise ValidationError(
+                f"cannot write to --output-dir {out} ({exc.strerror or exc})",
+                "give a directory you can write to",
+            ) from exc
+    return out
+
+
 def _check_free(dest: Path, force: bool) -> None:
     if dest.exists() and not force:
         raise ValidationError(
@@ -689,7 +708,7 @@ def export_from_url(
             git.run("fetch", "-q", "--depth", "1", "origin", f"refs/tags/{name}:refs/tags/{name}")
         git.run("checkout", "-q", name, "--", ".")
         conf = load_repo_config(clone)
-        out = Path(output_dir or Path.cwd()).expanduser().resolve()
+        out = _output_dir(output_dir, opts.dry_run)
         done = []
         remote = functools.cache(lambda: open_remote(clone))
         for art in (a for a in conf.of_kind(kind) if a.store == "dvc"):
@@ -698,7 +717,6 @@ def export_from_url(
             dest = out / art.path
             _check_free(dest, opts.force)
             if not opts.dry_run:
-                out.mkdir(parents=True, exist_ok=True)
                 _remove(dest)
                 export(ptr, dest, Cache(Path(tmp) / "cache"), remote, use_cache=False)
             done.append((dest, ptr, name))

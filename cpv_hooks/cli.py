@@ -207,21 +207,32 @@ def _manager(ctx: click.Context, cls_name: str) -> Any:
 
 def _parse_metrics(items: tuple[str, ...], metrics_file: Path | None) -> dict[str, float] | None:
     from cpv_hooks.errors import ValidationError
-    from cpv_hooks.metrics import parse_metrics
+    from cpv_hooks.metrics import METRIC_NAME, parse_metrics
 
     if metrics_file is not None:
-        return parse_metrics(metrics_file.read_text())
+        try:
+            return parse_metrics(metrics_file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                f"--metrics-file {metrics_file} is not a text file",
+                "give the training log that holds lines like acc: 0.91",
+            ) from exc
     if not items:
         return None
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
+        if not METRIC_NAME.fullmatch(key.strip()):
+            sep = ""  # a name metrics.log could not give back (spaces, quotes...)
         try:
             out[key.strip()] = float(value)
         except ValueError:
             sep = ""
         if not sep or not key.strip():
-            raise ValidationError(f"bad metric '{item}'", "write it as name=number, e.g. acc=0.91")
+            raise ValidationError(
+                f"bad metric '{item}'",
+                "write it as name=number with a name of letters, digits and _./-, e.g. acc=0.91",
+            )
     return out
 
 
@@ -290,7 +301,7 @@ def _kind_group(kind: Kind) -> click.Group:
     @click.option("--metric", "metrics", multiple=True, help="name=value (model only; repeatable).")
     @click.option(
         "--metrics-file",
-        type=click.Path(exists=True, path_type=Path),
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
         help="A metrics log to copy into metrics.log (model only).",
     )
     @click.option("--force", is_flag=True, help="Replace unversioned changes (they are set aside).")

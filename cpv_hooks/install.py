@@ -8,6 +8,7 @@ mode, such a hook is renamed ``<hook>.legacy`` and cpv's hook runs it after its 
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +98,9 @@ def install_hooks(root: Path) -> HookPlan:
     git.run("config", "push.followTags", "true")  # a plain `git push` carries the version tags
     git.run("config", "push.autoSetupRemote", "true")  # ...and works on the first push too
     plan.directory.mkdir(parents=True, exist_ok=True)
-    text = (data_dir("hooks") / "cpv-hook").read_text().replace("@PYTHON@", sys.executable)
+    text = (data_dir("hooks") / "cpv-hook").read_text().replace(
+        "@PYTHON@", shlex.quote(sys.executable)
+    )
     for name in HOOK_TYPES:
         dest = plan.directory / name
         if name in plan.chained and dest.exists() and not is_cpv_hook(dest):

@@ -6,8 +6,9 @@ import json
 import re
 from typing import Any
 
+METRIC_NAME = re.compile(r"[A-Za-z_][\w./-]*")  # what a metrics.log line can name
 _METRIC_RE = re.compile(
-    r"([A-Za-z_][\w./-]*)(?:\s*[:=]\s*|\s+)(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w.])"
+    rf"({METRIC_NAME.pattern})(?:\s*[:=]\s*|\s+)(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w.])"
 )
 MAX_METRICS = 50
 

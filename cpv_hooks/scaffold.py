@@ -152,6 +152,8 @@ def create(
             f"--data-path {data} is not a directory", "give the directory holding the training data"
         )
     target = Path(repo_path or model_name).expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        raise RepositoryError(f"{target} is a file", "choose another --repo-path")
     if target.exists() and any(target.iterdir()):
         raise RepositoryError(
             f"{target} already exists and is not empty", "choose another --repo-path or remove it"

@@ -74,6 +74,12 @@ def ensure_key(name: str, comment: str) -> tuple[Path, bool]:
     return key, created
 
 
+def ssh_quote(value: str) -> str:
+    """``value`` as one ssh_config argument: quoted, ``\\`` and ``"`` escaped, ``%`` doubled."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return f'"{escaped}"'
+
+
 def write_host_entry(key: Path, host: str = BITBUCKET_HOST) -> Path:
     """Add or update the ``Host`` entry for Bitbucket in ``~/.ssh/config`` (never twice)."""
     from sshconf import empty_ssh_config_file, read_ssh_config
@@ -84,7 +90,7 @@ def write_host_entry(key: Path, host: str = BITBUCKET_HOST) -> Path:
         "HostName": BITBUCKET_SSH_HOST,
         "Port": BITBUCKET_SSH_PORT,
         "User": "git",
-        "IdentityFile": str(key),
+        "IdentityFile": ssh_quote(str(key)),
         "IdentitiesOnly": "yes",
     }
     if host in conf.hosts():

@@ -41,16 +41,33 @@ def read_ini(path: Path, problem: str, hint: str) -> configparser.ConfigParser:
 
 
 def read_dvc_config(root: Path) -> dict[str, dict[str, str]]:
-    """The merged ``.dvc/config`` and ``.dvc/config.local`` of a repo."""
+    """The merged ``.dvc/config`` and ``.dvc/config.local`` of a repo.
+
+    Read with configobj, DVC's own parser, so values DVC quoted (spaces, quotes, ``#``)
+    come back as DVC reads them.
+    """
+    from configobj import ConfigObj, ConfigObjError
+
     merged: dict[str, dict[str, str]] = {}
     for name in ("config", "config.local"):
         path = root / ".dvc" / name
         if not path.exists():
             continue
-        parser = read_ini(path, "is malformed", "fix it with `dvc remote list`/`dvc config`")
-        for section in parser.sections():
+        try:
+            sections = ConfigObj(str(path), encoding="utf-8").dict()
+        except (ConfigObjError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"{path} is malformed", "fix it with `dvc remote list`/`dvc config`"
+            ) from exc
+        for section, values in sections.items():
+            if not isinstance(values, dict):
+                continue
             key = section.strip("'").replace('"', "").replace("remote ", "remote:")
-            merged.setdefault(key, {}).update(parser[section])
+            merged.setdefault(key, {}).update(
+                (k.lower(), v if isinstance(v, str) else ",".join(map(str, v)))
+                for k, v in values.items()
+                if not isinstance(v, dict)
+            )
     return merged
 
 
