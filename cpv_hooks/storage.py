@@ -16,9 +16,9 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from cpv_hooks.errors import ConfigError, CorruptObjectError, CredentialError, StorageError
 from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5
@@ -26,6 +26,7 @@ from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5
 Progress = Callable[[int], None]
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 CHUNK = 16 << 20  # bytes per ranged GET / multipart part
+STREAM_CHUNK = 1 << 20  # bytes per read of a streamed GET
 WORKERS = 8  # parallel requests per object
 _RETRY_HINT = "check the remote (cpv validate), then run the same command again"
 
@@ -270,31 +271,44 @@ class S3Remote:
     def _get(self, obj: Obj, dest: Path, progress: Progress) -> str:
         """Download ``obj``, md5-hashing the bytes in order as they arrive (one pass).
 
-        Objects over one chunk come as ranged GETs in parallel; the hash needs no second
-        read of the file, unlike a plain download_file followed by a check.
+        Memory stays bounded whatever the size: an object of one chunk or less is streamed,
+        a larger one comes as ranged GETs in parallel (at most ``WORKERS`` chunks in flight).
+        An unknown size (-1) is asked for first.
         """
         key = self._key(obj)
         digest = hashlib.md5(usedforsecurity=False)
+        size = obj.size
+        if size < 0:
+            size = int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
 
-        def part(start: int | None) -> bytes:
-            extra = {} if start is None else {"Range": f"bytes={start}-{start + CHUNK - 1}"}
-            data: bytes = self.client.get_object(Bucket=self.bucket, Key=key, **extra)[
-                "Body"
-            ].read()
-            return data
+        def write(out: BinaryIO, data: bytes) -> None:
+            out.write(data)
+            digest.update(data)
+            progress(len(data))
 
-        starts: list[int | None] = list(range(0, obj.size, CHUNK)) if obj.size > CHUNK else [None]
-        with open(dest, "wb") as out, ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            pending = deque(pool.submit(part, a) for a in starts[:WORKERS])
-            rest = iter(starts[WORKERS:])
-            while pending:
-                data = pending.popleft().result()
-                following = next(rest, -1)
-                if following != -1:
-                    pending.append(pool.submit(part, following))
-                out.write(data)
-                digest.update(data)
-                progress(len(data))
+        with open(dest, "wb") as out:
+            if size <= CHUNK:
+                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+                for data in body.iter_chunks(STREAM_CHUNK):
+                    write(out, data)
+                return digest.hexdigest()
+
+            def part(start: int) -> bytes:
+                extra = {"Range": f"bytes={start}-{start + CHUNK - 1}"}
+                body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
+                data: bytes = body.read()
+                return data
+
+            starts = list(range(0, size, CHUNK))
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                pending = deque(pool.submit(part, a) for a in starts[:WORKERS])
+                rest = iter(starts[WORKERS:])
+                while pending:
+                    data = pending.popleft().result()
+                    following = next(rest, -1)
+                    if following != -1:
+                        pending.append(pool.submit(part, following))
+                    write(out, data)
         return digest.hexdigest()
 
 
@@ -489,8 +503,20 @@ def disk_full(exc: OSError) -> StorageError:
     )
 
 
+def with_sizes(remote: Remote, objs: Sequence[Obj]) -> list[Obj]:
+    """``objs``, those of unknown size (files of a ``.dir`` listing) sized from the remote.
+
+    One listing or parallel HEADs for all of them (see ``sizes``), instead of a request per
+    object at download time; progress then shows real sizes.
+    """
+    unknown = [o for o in objs if o.size < 0]
+    found = remote.sizes(unknown) if unknown else {}
+    return [replace(o, size=found[o.md5]) if o.md5 in found else o for o in objs]
+
+
 def fetch(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> None:
     """Download ``objs`` into the cache, verifying every md5 before it lands."""
+    objs = with_sizes(remote, objs)
     transfer(
         objs,
         [o.size for o in objs],
@@ -515,10 +541,15 @@ def export(
     listing = Obj(pointer.md5)
     if not (use_cache and cache.has(listing.md5)):
         fetch(remote(), cache, [listing])
+    entries = cache.dir_entries(listing.md5)
+    objs = [Obj(entry["md5"]) for entry in entries]
+    absent = [o for o in objs if not (use_cache and cache.has(o.md5))]
+    sized = {o.md5: o for o in (with_sizes(remote(), absent) if absent else [])}
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".cpv-tmp-"))
     try:
-        for entry in cache.dir_entries(listing.md5):
-            _export_file(Obj(entry["md5"]), staging / entry["relpath"], cache, remote, use_cache)
+        for entry, obj in zip(entries, objs, strict=True):
+            obj = sized.get(obj.md5, obj)
+            _export_file(obj, staging / entry["relpath"], cache, remote, use_cache)
         os.replace(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
