@@ -28,6 +28,7 @@ from cpv_hooks.errors import (
     RepositoryError,
     ValidationError,
 )
+from cpv_hooks.fsutil import remove
 from cpv_hooks.manifest import Manifest
 from cpv_hooks.pointers import Cache, Pointer, file_md5, parse_pointer
 from cpv_hooks.push import RefUpdate, publish
@@ -38,7 +39,7 @@ from cpv_hooks.versions import Directive, Kind, latest, parse_version, tag_for
 from cpv_hooks.workspace import Workspace
 
 log = logging.getLogger("cpv")
-NO_HOOKS = ("-c", "core.hooksPath=/dev/null")  # the API does the hooks' work in-process
+NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")  # the API does the hooks' work in-process
 
 
 @dataclass
@@ -483,7 +484,7 @@ class ModelsCheckpointsManage(_Checkpoints):
         ws = self._workspace()
         cache = Cache(cache_dir(self.repo_path))
         if not (opts.use_cache and cache.has(ptr.md5)) or file_md5(cache.path(ptr.md5)) != ptr.md5:
-            cache.path(ptr.md5).unlink(missing_ok=True)
+            remove(cache.path(ptr.md5))
             ws.ensure_cached([ptr])
         meta = self.metadata("model", name)
         return ModelArtifacts(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -24,3 +25,20 @@ def atomic_write(path: Path, data: bytes | str, mode: int = 0o644) -> None:
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+
+
+def remove(path: Path) -> None:
+    """Delete a file, also a read-only one (cache objects are 0444; Windows refuses those)."""
+    try:
+        path.unlink(missing_ok=True)
+    except PermissionError:
+        os.chmod(path, stat.S_IREAD | stat.S_IWRITE)
+        path.unlink(missing_ok=True)
+
+
+def inode(st: os.stat_result) -> int:
+    """``st_ino``, or where the file system has none (0 on some Windows ones) ``st_ctime_ns``.
+
+    Part of the cheap signatures that decide whether a file must be hashed again.
+    """
+    return st.st_ino or st.st_ctime_ns

@@ -98,9 +98,8 @@ def install_hooks(root: Path) -> HookPlan:
     git.run("config", "push.followTags", "true")  # a plain `git push` carries the version tags
     git.run("config", "push.autoSetupRemote", "true")  # ...and works on the first push too
     plan.directory.mkdir(parents=True, exist_ok=True)
-    text = (data_dir("hooks") / "cpv-hook").read_text().replace(
-        "@PYTHON@", shlex.quote(sys.executable)
-    )
+    python = Path(sys.executable).as_posix()  # C:/... under Git for Windows' sh
+    text = (data_dir("hooks") / "cpv-hook").read_text().replace("@PYTHON@", shlex.quote(python))
     for name in HOOK_TYPES:
         dest = plan.directory / name
         if name in plan.chained and dest.exists() and not is_cpv_hook(dest):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from cpv_hooks.errors import ConfigError, CorruptObjectError, CredentialError, StorageError
+from cpv_hooks.fsutil import remove
 from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5
 
 Progress = Callable[[int], None]
@@ -565,7 +566,7 @@ def _export_file(
             )
             return
         except CorruptObjectError:
-            cache.path(obj.md5).unlink()  # corrupt: drop it, fetch a good copy below
+            remove(cache.path(obj.md5))  # corrupt: drop it, fetch a good copy below
     source = remote()
     transfer(
         [obj],

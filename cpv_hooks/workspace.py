@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cpv_hooks.errors import RepositoryError, ValidationError
+from cpv_hooks.fsutil import inode, remove
 from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5, parse_pointer
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 
@@ -32,10 +33,10 @@ def signature(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     if not path.is_dir():
-        return f"f:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        return f"f:{st.st_size}:{st.st_mtime_ns}:{inode(st)}"
     digest = hashlib.sha1(usedforsecurity=False)
     for rel, fst in sorted(_walk(path, "")):
-        digest.update(f"{rel}\0{fst.st_size}:{fst.st_mtime_ns}:{fst.st_ino}\n".encode())
+        digest.update(f"{rel}\0{fst.st_size}:{fst.st_mtime_ns}:{inode(fst)}\n".encode())
     return "d:" + digest.hexdigest()
 
 
@@ -208,7 +209,7 @@ class Workspace:
         known = self._file_records(art)
         entries, records, total = [], {}, 0
         for rel, st in sorted(_walk(base, "")):
-            key = [st.st_size, st.st_mtime_ns, st.st_ino]
+            key = [st.st_size, st.st_mtime_ns, inode(st)]
             rec = known.get(rel)
             md5 = rec[3] if rec and rec[:3] == key and cache.has(rec[3]) else None
             if md5 is None:
@@ -326,14 +327,14 @@ class Workspace:
                 current = (
                     rec is not None
                     and rec[3] == md5
-                    and rec[:3] == [st.st_size, st.st_mtime_ns, st.st_ino]
+                    and rec[:3] == [st.st_size, st.st_mtime_ns, inode(st)]
                 )
             except FileNotFoundError:
                 current = False
             if not current:
                 _write_object(target, cache.path(md5), mode=0o644)
                 st = target.stat()
-            records[rel] = [st.st_size, st.st_mtime_ns, st.st_ino, md5]
+            records[rel] = [st.st_size, st.st_mtime_ns, inode(st), md5]
         for sub in sorted((p for p in dest.rglob("*") if p.is_dir()), reverse=True):
             if not any(sub.iterdir()):
                 sub.rmdir()
@@ -400,7 +401,7 @@ class Workspace:
             if file_md5(path) == obj.md5.removesuffix(".dir"):
                 record[obj.md5] = [st.st_size, st.st_mtime_ns]
             else:
-                path.unlink()
+                remove(path)  # a read-only cache object
                 bad.append(obj.md5)
         self._save_verified(record)
         return bad

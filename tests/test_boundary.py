@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, git, write_model
+from conftest import BIN, git, posix_only, write_model
 
 from cpv_hooks.cli import main
 from cpv_hooks.config import CPVConfig
@@ -34,6 +34,7 @@ def test_unexpected_error_is_one_line_naming_the_log(
     assert err.count("\n") == 1 and str(log) in err
 
 
+@posix_only
 def test_ctrl_c_is_interrupted_130_and_changes_nothing(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """cpv blocks reading a metrics FIFO; once it has opened it, it gets SIGINT."""
     repo = make_repo()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BIN, git, run, write_model
+from conftest import BIN, git, posix_only, run, write_model
 
 WEIRD = 'team key "b\'s"'  # spaces, double and single quotes
 
@@ -23,6 +23,7 @@ def test_ssh_config_identity_file_with_spaces_and_quotes(isolated_env: Path) -> 
     assert "hostname altssh.bitbucket.org\n" in resolved
 
 
+@posix_only  # a sh script stands in for the odd Python
 def test_hook_script_runs_a_python_whose_path_has_quotes(
     make_repo,
     tmp_path: Path,

@@ -48,3 +48,33 @@ def test_every_install_line_names_the_distribution() -> None:
     assert found == []
     dist = re.search(r'^name = "(.+)"$', (ROOT / "pyproject.toml").read_text(), re.M)
     assert dist and dist.group(1) == "cpv-hooks"
+
+
+def test_ci_runs_the_test_command_on_three_systems() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    job = workflow["jobs"]["test"]
+    assert set(job["strategy"]["matrix"]["os"]) == {
+        "ubuntu-latest",
+        "macos-latest",
+        "windows-latest",
+    }
+    assert any(step.get("run") == "bash .ci/run" for step in job["steps"])
+
+
+def test_portable_file_helpers(tmp_path: Path) -> None:
+    """A read-only cache object can be deleted; a file system without inodes still signs."""
+    import os
+    from types import SimpleNamespace
+
+    from cpv_hooks.fsutil import inode, remove
+
+    obj = tmp_path / "obj"
+    obj.write_bytes(b"x")
+    os.chmod(obj, 0o444)
+    remove(obj)
+    assert not obj.exists()
+    remove(obj)  # already gone: fine
+    assert inode(SimpleNamespace(st_ino=0, st_ctime_ns=42)) == 42  # type: ignore[arg-type]
+    assert inode(os.stat(tmp_path)) == os.stat(tmp_path).st_ino != 0

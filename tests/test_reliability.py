@@ -6,7 +6,6 @@ docs/RELIABILITY.md lists each fault with the test here that proves it.
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import socket
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import BIN, S3, MotoServer, git, run, teammate, write_model
+from conftest import BIN, S3, MotoServer, git, posix_only, run, teammate, write_model
 
 from cpv_hooks.pointers import file_md5
 
@@ -188,7 +187,8 @@ def _descendants(proc: subprocess.Popen[bytes], pattern: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+@posix_only
+@pytest.mark.parametrize("sig", [signal.SIGINT, getattr(signal, "SIGKILL", 9)])
 def test_interrupted_commit_leaves_a_consistent_repo(make_repo, sig: int) -> None:
     """Ctrl-C reaches git and the hook (the process group); SIGKILL hits the hook alone."""
     repo = make_repo()
@@ -221,6 +221,7 @@ def test_interrupted_commit_leaves_a_consistent_repo(make_repo, sig: int) -> Non
     _assert_cache_sound(repo)
 
 
+@posix_only
 def test_interrupted_checkout_and_download_recover(
     make_repo, s3: S3, bare_remote: Path, tmp_path: Path
 ) -> None:
@@ -306,7 +307,10 @@ def test_corrupt_object_on_s3_is_refused_on_download(make_repo, s3: S3, tmp_path
     assert not (tmp_path / "dl" / "model.bin").exists()
 
 
+@posix_only
 def test_disk_full_while_downloading_leaves_no_partial_file(make_repo, tmp_path: Path) -> None:
+    import resource
+
     repo = make_repo()
     _version(repo, 1, size=3_000_000)
 

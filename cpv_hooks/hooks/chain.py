@@ -115,7 +115,10 @@ def run_legacy(root: Path, stage: str, args: list[str], stdin: bytes) -> int:
     legacy = (known.resolve() if known.is_dir() else Git(root).hooks_dir()) / f"{stage}.legacy"
     if not os.access(legacy, os.X_OK):
         return 0
-    return subprocess.run([str(legacy), *args], cwd=root, input=stdin).returncode
+    from pre_commit.parse_shebang import normalize_cmd  # runs a script's #! on Windows too
+
+    cmd = normalize_cmd((str(legacy), *args))
+    return subprocess.run(cmd, cwd=root, input=stdin).returncode
 
 
 def run_others(root: Path, stage: str, args: list[str], stdin: bytes) -> int:
