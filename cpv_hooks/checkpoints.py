@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from cpv_hooks import config as cfg
+from cpv_hooks.dvc.cache import Cache, file_md5
+from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import (
     CheckpointNotFoundError,
     GitError,
@@ -30,7 +32,6 @@ from cpv_hooks.errors import (
 )
 from cpv_hooks.fsutil import remove
 from cpv_hooks.manifest import Manifest
-from cpv_hooks.pointers import Cache, Pointer, file_md5, parse_pointer
 from cpv_hooks.push import RefUpdate, publish
 from cpv_hooks.repo import ZERO_SHA, Artifact, Git, load_repo_config, validate_name
 from cpv_hooks.storage import DISK_FULL, cache_dir, disk_full, export, open_remote
@@ -260,8 +261,7 @@ class _Checkpoints:
                 return plan
             ws.add(changed)
             paths = [a.pointer for a in scope if (ws.root / a.pointer).exists()]
-            if changed and (ws.root / ".gitignore").exists():
-                paths.append(".gitignore")
+            paths += ws.gitignores(a for a in changed if a.store == "dvc")
             git.run("add", "--", *paths)
             pending = git.run("diff", "--cached", "--name-only", "HEAD", "--", *paths).split()
             if not pending:
@@ -795,7 +795,7 @@ def _listing(cache: Cache, remote: Any, ptr: Pointer | None) -> dict[str, str]:
     if ptr is None or not ptr.is_dir:
         return {}
     if not cache.has(ptr.md5):
-        from cpv_hooks.pointers import Obj
+        from cpv_hooks.dvc.cache import Obj
         from cpv_hooks.storage import fetch
 
         fetch(remote(), cache, [Obj(ptr.md5)])

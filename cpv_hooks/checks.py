@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cpv_hooks.config import AWSSettings, CPVConfig
+from cpv_hooks.dvc.cache import Obj
 from cpv_hooks.errors import CPVError, RepositoryError
-from cpv_hooks.pointers import Obj
 from cpv_hooks.repo import find_root
 from cpv_hooks.storage import LocalRemote, Remote, S3Remote, open_remote
 

@@ -6,10 +6,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cpv_hooks.dvc.cache import Cache
+from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import ValidationError
-from cpv_hooks.pointers import Cache, Pointer, parse_pointer
 from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config
-from cpv_hooks.storage import Remote, cache_dir, fetch, missing_objects, open_remote, upload
+from cpv_hooks.storage import (
+    Remote,
+    by_remote,
+    cache_dir,
+    fetch,
+    missing_objects,
+    open_remote,
+    upload,
+)
 from cpv_hooks.tagging import validate_pushed_tag
 from cpv_hooks.versions import parse_tag
 
@@ -130,11 +139,15 @@ def publish(
     if not pointers:
         return PushResult(len(commits), 0, 0, "")
     cache = Cache(cache_dir(root))
-    files, dirs = cache.objects(pointers)
-    target = target or open_remote(root)
-    need = missing_objects(target, cache, files, dirs)
-    sent = upload(target, cache, need) if need else 0
-    return PushResult(len(commits), len(need), sent, target.url)
+    objects = sent = 0
+    urls = []
+    for remote, ptrs in by_remote(root, pointers, target):  # a pointer's own `remote:` first
+        files, dirs = cache.objects(ptrs)
+        need = missing_objects(remote, cache, files, dirs)
+        sent += upload(remote, cache, need) if need else 0
+        objects += len(need)
+        urls.append(remote.url)
+    return PushResult(len(commits), objects, sent, ", ".join(urls))
 
 
 def verify_remote(root: Path) -> list[str]:

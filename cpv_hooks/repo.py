@@ -50,6 +50,12 @@ class Artifact:
         return f"{self.path}.dvc" if self.store == "dvc" else self.path
 
     @property
+    def gitignore(self) -> str:
+        """The ``.gitignore`` that ``dvc add`` writes for it: beside the artifact."""
+        parent = self.path.rpartition("/")[0]
+        return f"{parent}/.gitignore" if parent else ".gitignore"
+
+    @property
     def is_dir(self) -> bool:
         return self.path == "data" or self.path.endswith("/")
 

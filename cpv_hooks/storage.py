@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +21,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from cpv_hooks.dvc.cache import Cache, Obj, file_md5
+from cpv_hooks.dvc.pointers import Pointer
 from cpv_hooks.errors import ConfigError, CorruptObjectError, CredentialError, StorageError
 from cpv_hooks.fsutil import remove
-from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5
 
 Progress = Callable[[int], None]
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
@@ -131,9 +133,14 @@ class LocalRemote:
 
 
 def _copy_atomic(src: Path, dest: Path, progress: Progress) -> str:
-    """Copy through a temporary file; returns the md5 of the bytes copied."""
+    """Copy through a temporary file; returns the md5 of the bytes copied.
+
+    The file gets the umask's permissions (as DVC leaves them), not mkstemp's 0600: a local
+    remote is often a shared directory whose objects teammates must read.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".cpv-tmp-")
+    tmp = str(dest.parent / f".cpv-tmp-{uuid.uuid4().hex}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     digest = hashlib.md5(usedforsecurity=False)
     try:
         with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
@@ -357,9 +364,15 @@ def make_s3_client(options: dict[str, str]) -> Any:
 def open_remote(root: Path, name: str | None = None) -> Remote:
     """The repo's default DVC remote (or ``name``)."""
     config = read_dvc_config(root)
+    named = name
     name = name or config.get("core", {}).get("remote")
     options = config.get(f"remote:{name}") if name else None
     if not options or "url" not in options:
+        if named:
+            raise ConfigError(
+                f"a pointer names the DVC remote '{named}', which this repo does not define",
+                f"add it with `dvc remote add {named} <url>`, or remove `remote:` from the pointer",
+            )
         raise ConfigError(
             "this repo has no DVC remote",
             "set one with `cpv aws-config` or `dvc remote add -d myremote <url>`",
@@ -396,6 +409,20 @@ def with_user_settings(url: str, options: dict[str, str]) -> dict[str, str]:
     if not out.get("endpointurl") and stored.endpoint_url and bucket == stored.bucket:
         out["endpointurl"] = stored.endpoint_url
     return out
+
+
+def by_remote(
+    root: Path, pointers: Iterable[Pointer], default: Remote | None = None
+) -> list[tuple[Remote, list[Pointer]]]:
+    """``pointers`` grouped by the remote their data lives on: the output's own ``remote:``
+    (as DVC honours it), else the default remote (``default`` when given)."""
+    groups: dict[str | None, list[Pointer]] = {}
+    for ptr in pointers:
+        groups.setdefault(ptr.remote, []).append(ptr)
+    return [
+        (default if name is None and default else open_remote(root, name), ptrs)
+        for name, ptrs in groups.items()
+    ]
 
 
 def _parallel(fn: Callable[[Obj], Any], items: Iterable[Obj], workers: int = 16) -> Iterable[Any]:
@@ -486,7 +513,7 @@ def _verified(
                 raise disk_full(exc) from exc
             raise
         got = computed if isinstance(computed, str) else file_md5(tmp)
-        if got != obj.md5.removesuffix(".dir"):
+        if not obj.matches(tmp, got):
             raise CorruptObjectError(
                 f"object {obj.md5} from {where} is corrupt (its md5 is {got})",
                 "delete it there and push it again from a clone that has it",
@@ -536,14 +563,15 @@ def export(
     Every file is md5-verified; a corrupt cache object is fetched again from the remote.
     Nothing is left at ``dest`` unless the whole artifact was written.
     """
+    old = pointer.legacy
     if not pointer.is_dir:
-        _export_file(Obj(pointer.md5, pointer.size), dest, cache, remote, use_cache)
+        _export_file(Obj(pointer.md5, pointer.size, legacy=old), dest, cache, remote, use_cache)
         return
-    listing = Obj(pointer.md5)
+    listing = Obj(pointer.md5, legacy=old)
     if not (use_cache and cache.has(listing.md5)):
         fetch(remote(), cache, [listing])
     entries = cache.dir_entries(listing.md5)
-    objs = [Obj(entry["md5"]) for entry in entries]
+    objs = [Obj(entry["md5"], legacy=old) for entry in entries]
     absent = [o for o in objs if not (use_cache and cache.has(o.md5))]
     sized = {o.md5: o for o in (with_sizes(remote(), absent) if absent else [])}
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".cpv-tmp-"))

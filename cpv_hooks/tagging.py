@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cpv_hooks.dvc.pointers import parse_pointer
 from cpv_hooks.errors import CheckpointNotFoundError, GitError, ValidationError
 from cpv_hooks.metrics import parse_metrics
-from cpv_hooks.pointers import parse_pointer
 from cpv_hooks.repo import Git, RepoConfig, load_repo_config
 from cpv_hooks.versions import (
     KINDS,

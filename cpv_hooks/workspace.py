@@ -18,9 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cpv_hooks.errors import RepositoryError, ValidationError
+from cpv_hooks.dvc.cache import Cache, Obj, file_md5, legacy_md5
+from cpv_hooks.dvc.pointers import (
+    Pointer,
+    ignore_artifact,
+    parse_pointer,
+    pointer_path,
+    pointer_text,
+)
+from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
 from cpv_hooks.fsutil import inode, remove
-from cpv_hooks.pointers import Cache, Obj, Pointer, file_md5, parse_pointer
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 
 MB = 1024 * 1024
@@ -73,6 +80,7 @@ class Workspace:
         self._state_path = self.git.git_dir() / "cpv" / "state.json"
         self._state: dict[str, dict[str, str]] | None = None
         self._verified_path = self._state_path.with_name("verified.json")
+        self._cache: Cache | None = None
 
     # -- the state record -------------------------------------------------------------
 
@@ -191,20 +199,41 @@ class Workspace:
             return
         with self.locked():
             cache = self.cache()
+            written: list[Obj] = []
             for art in arts:
                 path = self.root / art.path
-                ptr = self._add_dir(art, cache) if path.is_dir() else self._add_file(art, cache)
-                (self.root / art.pointer).write_text(ptr.as_text())
+                old = self.pointer_bytes(art)
+                old_text = None if old is None else old.decode("utf-8", "replace")
+                if path.is_dir():
+                    ptr = self._add_dir(art, cache, written)
+                else:
+                    ptr = self._add_file(art, cache, written, old_text)
+                with open(self.root / art.pointer, "w", encoding="utf-8") as fh:
+                    fh.write(pointer_text(ptr, old_text))
                 self._ignore(art)
+            self.remember(written)  # one write of the record, however many files were stored
             self._record(arts)
 
-    def _add_file(self, art: Artifact, cache: Cache) -> Pointer:
+    def _add_file(
+        self, art: Artifact, cache: Cache, written: list[Obj], old: str | None
+    ) -> Pointer:
         path = self.root / art.path
         md5 = file_md5(path)
-        self._store(cache, path, md5)
-        return Pointer(art.path, md5, path.stat().st_size)
+        self._store(cache, path, md5, written)
+        size = path.stat().st_size
+        name = pointer_path(art.pointer)
+        try:
+            prev = None if old is None else parse_pointer(old, art.pointer)
+        except DVCError:
+            prev = None  # a broken pointer is simply replaced
+        if prev and prev.legacy and prev.size == size and legacy_md5(path) == prev.md5:
+            # a DVC 2 pointer whose data did not change: DVC keeps it, in its old cache layout
+            if not cache.legacy_path(prev.md5).exists():
+                _write_object(cache.legacy_path(prev.md5), path)
+            return prev
+        return Pointer(name, md5, size)
 
-    def _add_dir(self, art: Artifact, cache: Cache) -> Pointer:
+    def _add_dir(self, art: Artifact, cache: Cache, written: list[Obj]) -> Pointer:
         base = self.root / art.path
         known = self._file_records(art)
         entries, records, total = [], {}, 0
@@ -214,7 +243,7 @@ class Workspace:
             md5 = rec[3] if rec and rec[:3] == key and cache.has(rec[3]) else None
             if md5 is None:
                 md5 = file_md5(base / rel)
-                self._store(cache, base / rel, md5)
+                self._store(cache, base / rel, md5, written)
             entries.append({"md5": md5, "relpath": rel})
             records[rel] = [*key, md5]
             total += st.st_size
@@ -222,26 +251,29 @@ class Workspace:
         dir_md5 = hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir"
         if not cache.has(dir_md5):
             _write_object(cache.path(dir_md5), listing)
-        self.remember([Obj(dir_md5)])
+        written.append(Obj(dir_md5))
         self._save_file_records(art, records)
-        return Pointer(art.path, dir_md5, total, len(entries))
+        return Pointer(pointer_path(art.pointer), dir_md5, total, len(entries))
 
-    def _store(self, cache: Cache, src: Path, md5: str) -> None:
-        """Copy a file into the cache (never linked: training scripts rewrite in place)."""
+    def _store(self, cache: Cache, src: Path, md5: str, written: list[Obj]) -> None:
+        """Copy a file into the cache (never linked: training scripts rewrite in place).
+
+        The object joins ``written``, which the caller hands to :meth:`remember` once.
+        """
         dest = cache.path(md5)
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
             _write_object(dest, src)
-        self.remember([Obj(md5)])
+        written.append(Obj(md5))
+
+    def gitignores(self, arts: Iterable[Artifact]) -> list[str]:
+        """The existing ``.gitignore`` files that ``add`` writes for ``arts``."""
+        return sorted({a.gitignore for a in arts if (self.root / a.gitignore).exists()})
 
     def _ignore(self, art: Artifact) -> None:
-        """Make sure git ignores the artifact, as ``dvc add`` does."""
-        if not self.git.ok("check-ignore", "-q", art.path):
-            gitignore = self.root / ".gitignore"
-            text = gitignore.read_text() if gitignore.exists() else ""
-            gitignore.write_text(
-                text + ("" if text.endswith("\n") or not text else "\n") + f"/{art.path}\n"
-            )
+        """Make sure git ignores the artifact, as ``dvc add`` does (``.gitignore`` beside it)."""
+        if not self.git.ok("check-ignore", "-q", "--no-index", "--", art.path):
+            ignore_artifact(self.root, art.path)
 
     def _file_records(self, art: Artifact) -> dict[str, list[Any]]:
         try:
@@ -398,7 +430,7 @@ class Workspace:
                 continue
             if record.get(obj.md5) == [st.st_size, st.st_mtime_ns]:
                 continue
-            if file_md5(path) == obj.md5.removesuffix(".dir"):
+            if obj.matches(path, file_md5(path)):
                 record[obj.md5] = [st.st_size, st.st_mtime_ns]
             else:
                 remove(path)  # a read-only cache object
@@ -432,26 +464,30 @@ class Workspace:
         os.replace(tmp, self._verified_path)
 
     def cache(self) -> Cache:
-        """The repo's DVC cache."""
-        from cpv_hooks.storage import cache_dir
+        """The repo's DVC cache (its config is read once per Workspace)."""
+        if self._cache is None:
+            from cpv_hooks.storage import cache_dir
 
-        return Cache(cache_dir(self.root))
+            self._cache = Cache(cache_dir(self.root))
+        return self._cache
 
     def ensure_cached(self, pointers: list[Pointer]) -> int:
         """Download into the cache what ``pointers`` need and it lacks; returns objects fetched."""
-        from cpv_hooks.storage import fetch, open_remote
+        from cpv_hooks.storage import by_remote, fetch
 
         cache = self.cache()
-        remote = None
         total = 0
-        for round_ in (1, 2):  # first the .dir listings, then the files they name
-            files, dirs = cache.objects(pointers)
-            want = [o for o in (dirs if round_ == 1 else files) if not cache.has(o.md5)]
-            if want:
-                remote = remote or open_remote(self.root)
-                fetch(remote, cache, want)
-                self.remember(want)
-                total += len(want)
+        files, dirs = cache.objects(pointers)
+        if all(cache.has(o.md5) for o in files + dirs):
+            return 0
+        for remote, ptrs in by_remote(self.root, pointers):  # a pointer's own `remote:` first
+            for round_ in (1, 2):  # first the .dir listings, then the files they name
+                files, dirs = cache.objects(ptrs)
+                want = [o for o in (dirs if round_ == 1 else files) if not cache.has(o.md5)]
+                if want:
+                    fetch(remote, cache, want)
+                    self.remember(want)
+                    total += len(want)
         return total
 
 

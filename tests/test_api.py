@@ -16,7 +16,7 @@ from cpv_hooks import (
     RepositoryError,
     ValidationError,
 )
-from cpv_hooks.pointers import file_md5
+from cpv_hooks.dvc.cache import file_md5
 
 
 @pytest.fixture

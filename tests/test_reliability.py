@@ -18,7 +18,7 @@ import psutil
 import pytest
 from conftest import BIN, S3, MotoServer, git, posix_only, run, teammate, write_model
 
-from cpv_hooks.pointers import file_md5
+from cpv_hooks.dvc.cache import file_md5
 
 
 def _version(repo: Path, seed: int, size: int = 200_000) -> bytes:

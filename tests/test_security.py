@@ -10,8 +10,8 @@ from conftest import BIN, S3, git, run, write_model
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from cpv_hooks.dvc.cache import Obj
 from cpv_hooks.errors import ValidationError
-from cpv_hooks.pointers import Obj
 from cpv_hooks.repo import validate_name
 from cpv_hooks.storage import S3Remote
 

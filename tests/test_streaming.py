@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import BIN, S3, clone, git, run
 
-from cpv_hooks.pointers import Obj, file_md5
+from cpv_hooks.dvc.cache import Obj, file_md5
 from cpv_hooks.storage import CHUNK, open_remote
 
 

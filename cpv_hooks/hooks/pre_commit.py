@@ -20,18 +20,19 @@ from cpv_hooks.workspace import Workspace
 
 
 def stage_pointers(ws: Workspace, added: bool) -> tuple[list[str], bool]:
-    """Stage every pointer that differs from the index (and .gitignore if DVC just added).
+    """Stage every pointer that differs from the index or is new (and the .gitignore files).
 
     Returns what was staged and whether the index matched HEAD before (git will then
     report "nothing to commit").
     """
     candidates = [a.pointer for a in ws.config.dvc_artifacts if (ws.root / a.pointer).exists()]
-    if added and (ws.root / ".gitignore").exists():
-        candidates.append(".gitignore")
-    out = ws.git.run("diff", "--name-only", "--", *candidates) if candidates else ""
-    if not out:
+    if added:
+        candidates += ws.gitignores(ws.config.dvc_artifacts)
+    args = ("ls-files", "-z", "--modified", "--others", "--exclude-standard", "--")
+    out = ws.git.run(*args, *candidates) if candidates else ""
+    paths = sorted({p for p in out.split("\0") if p})
+    if not paths:
         return [], False
-    paths = out.split("\n")
     was_clean = ws.git.head() is not None and ws.git.ok("diff", "--cached", "--quiet", "HEAD")
     ws.git.run("add", "--", *paths)
     return paths, was_clean

@@ -1,73 +1,20 @@
-"""DVC pointer files (``*.dvc``) and the content-addressed objects they name.
+"""DVC's cache: the content-addressed objects that pointers name.
 
 The layout is DVC 3's, both in the local cache and on a remote:
 ``files/md5/<2 hex>/<30 hex>`` for a file, with ``.dir`` appended for a directory listing.
+Objects named by DVC 2 pointers keep DVC 2's layout (``<2 hex>/<30 hex>``) and hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cpv_hooks.dvc.pointers import Pointer
 from cpv_hooks.errors import DVCError
-
-_MD5_RE = re.compile(r"^[0-9a-f]{32}(\.dir)?$")
-
-
-@dataclass(frozen=True)
-class Pointer:
-    """The one output of a ``.dvc`` file."""
-
-    path: str
-    md5: str
-    size: int
-    nfiles: int | None = None
-
-    @property
-    def is_dir(self) -> bool:
-        return self.md5.endswith(".dir")
-
-    def as_text(self) -> str:
-        """The ``.dvc`` file, as ``dvc add`` writes it."""
-        nfiles = f"  nfiles: {self.nfiles}\n" if self.nfiles is not None else ""
-        return (
-            f"outs:\n- md5: {self.md5}\n  size: {self.size}\n{nfiles}"
-            f"  hash: md5\n  path: {self.path}\n"
-        )
-
-    def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"md5": self.md5, "size": self.size}
-        if self.nfiles is not None:
-            out["nfiles"] = self.nfiles
-        return out
-
-
-def parse_pointer(text: bytes | str, where: str) -> Pointer:
-    """Parse a ``.dvc`` file; a hand-edited or truncated one raises DVCError."""
-    import yaml
-
-    try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        out = data["outs"][0]
-        md5 = str(out["md5"])
-        if not _MD5_RE.match(md5):
-            raise ValueError(f"bad md5 {md5!r}")
-        nfiles = out.get("nfiles")
-        return Pointer(
-            str(out["path"]),
-            md5,
-            int(out.get("size", 0)),
-            int(nfiles) if nfiles is not None else None,
-        )
-    except (yaml.YAMLError, TypeError, KeyError, IndexError, ValueError) as exc:
-        raise DVCError(
-            f"{where} is not a valid DVC pointer ({exc})",
-            f"restore it with `git checkout -- {where.split('@')[0]}` or re-add the artifact",
-        ) from exc
 
 
 def object_key(md5: str) -> str:
@@ -84,6 +31,18 @@ def file_md5(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def legacy_key(md5: str) -> str:
+    """The key DVC 2 gave an object: ``<2 hex>/<30 hex>``, no ``files/md5/`` prefix."""
+    return f"{md5[:2]}/{md5[2:]}"
+
+
+def legacy_md5(path: Path) -> str:
+    """The md5 DVC 2 gave a file: a text file (DVC's heuristic) hashed with CRLF read as LF."""
+    from dvc_data.hashfile.hash import file_md5 as dvc_file_md5  # rare: DVC 2 pointers only
+
+    return str(dvc_file_md5(str(path), name="md5-dos2unix"))
+
+
 @dataclass(frozen=True)
 class Obj:
     """One object of the cache: its md5 (``.dir`` suffixed for listings) and size if known."""
@@ -91,10 +50,16 @@ class Obj:
     md5: str
     size: int = -1
     name: str = ""  # a key of its own instead of the md5 layout (cpv validate's probe)
+    legacy: bool = False  # named by a DVC 2 pointer: DVC 2's layout and hash
 
     @property
     def key(self) -> str:
-        return self.name or object_key(self.md5)
+        return self.name or (legacy_key(self.md5) if self.legacy else object_key(self.md5))
+
+    def matches(self, path: Path, md5: str) -> bool:
+        """True when ``path``, whose plain md5 is ``md5``, holds this object's content."""
+        want = self.md5.removesuffix(".dir")
+        return md5 == want or (self.legacy and legacy_md5(path) == want)
 
 
 class Cache:
@@ -104,7 +69,15 @@ class Cache:
         self.dir = directory
 
     def path(self, md5: str) -> Path:
-        return self.dir / object_key(md5)
+        """Where the object is: DVC 3's layout, or DVC 2's when only that one has it."""
+        path = self.dir / object_key(md5)
+        if not path.exists() and self.legacy_path(md5).exists():
+            return self.legacy_path(md5)
+        return path
+
+    def legacy_path(self, md5: str) -> Path:
+        """Where DVC 2 kept an object: ``<2 hex>/<30 hex>`` at the cache's top."""
+        return self.dir / legacy_key(md5)
 
     def has(self, md5: str) -> bool:
         return self.path(md5).exists()
@@ -130,11 +103,12 @@ class Cache:
         files: dict[str, Obj] = {}
         dirs: dict[str, Obj] = {}
         for ptr in pointers:
+            old = ptr.legacy
             if not ptr.is_dir:
-                files[ptr.md5] = Obj(ptr.md5, ptr.size)
+                files[ptr.md5] = Obj(ptr.md5, ptr.size, legacy=old)
                 continue
-            dirs[ptr.md5] = Obj(ptr.md5)
+            dirs[ptr.md5] = Obj(ptr.md5, legacy=old)
             if self.has(ptr.md5):
                 for entry in self.dir_entries(ptr.md5):
-                    files[entry["md5"]] = Obj(entry["md5"])
+                    files[entry["md5"]] = Obj(entry["md5"], legacy=old)
         return list(files.values()), list(dirs.values())

@@ -1,0 +1,1 @@
+"""DVC's formats, byte for byte, and nothing else."""

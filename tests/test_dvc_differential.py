@@ -1,0 +1,151 @@
+"""cpv's DVC formats against the real DVC as the oracle.
+
+For generated trees and artifact paths, ``dvc add`` (DVC's Python API, in-process) in a
+plain DVC repo and cpv's add (the Workspace API the pre-commit hook runs) in a cpv repo must
+write byte-identical pointers, ``.gitignore`` files and cache objects, and DVC must find the
+cpv repo clean.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cpv_hooks.workspace import Workspace
+
+# names that need YAML quoting, gitignore escaping, or are unicode
+TRICKY = [
+    "#best.bin",
+    "20240101",
+    "model[1].bin",
+    "a*b?",
+    "!bang",
+    "é ü.bin",
+    "yes",
+    "null",
+    "1e3",
+    "0o17",
+    "~",
+    "a: b",
+    "- x",
+    "'q'",
+    '"dq"',
+    "tab\tname",
+    "back\\slash",
+    "plain",
+]
+NAMES = st.one_of(
+    st.sampled_from(TRICKY),
+    st.text(alphabet="ab09#[]*?! éü-_:", min_size=1, max_size=8),
+).filter(lambda n: n.strip() == n and n not in (".", "..") and not n.endswith(".dvc"))
+
+Tree = dict[str, "bytes | Tree"]
+
+
+def trees(depth: int = 2) -> st.SearchStrategy[Tree]:
+    leaf = st.binary(max_size=64) | st.sampled_from([b"text\r\nwith crlf\n", b"\x00bin"])
+    if depth == 0:
+        return st.dictionaries(NAMES, leaf, max_size=3)
+    return st.dictionaries(NAMES, leaf | trees(depth - 1), max_size=3)
+
+
+def materialise(base: Path, tree: Tree, executable: bool) -> None:
+    base.mkdir(parents=True, exist_ok=True)
+    for name, node in tree.items():
+        if isinstance(node, bytes):
+            (base / name).write_bytes(node)
+            if executable:
+                (base / name).chmod(0o755)
+        else:
+            materialise(base / name, node, executable)
+
+
+def git_init(root: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every pointer, .gitignore and cache object under ``root`` (relative path -> bytes)."""
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in (".git", "tmp")]
+        rel = Path(dirpath).relative_to(root)
+        for name in files:
+            path = rel / name
+            in_cache = path.parts[:2] == (".dvc", "cache")
+            if (
+                in_cache
+                or name.endswith(".dvc")
+                or (name == ".gitignore" and rel.parts[:1] != (".dvc",))
+            ):
+                out[str(path)] = (root / path).read_bytes()
+    return out
+
+
+def dvc_add(root: Path, paths: list[str]) -> None:
+    from dvc.repo import Repo
+
+    git_init(root)
+    Repo.init(os.fspath(root)).close()
+    with Repo(os.fspath(root)) as repo:
+        repo.add([os.fspath(root / p) for p in paths])
+
+
+def cpv_add(root: Path, paths: list[str]) -> Workspace:
+    git_init(root)
+    (root / ".dvc").mkdir()
+    (root / ".dvc" / "config").write_text("")
+    arts = [{"path": p, "kind": "data", "store": "dvc"} for p in paths]
+    (root / ".cpv.yaml").write_text(json.dumps({"artifacts": arts}))
+    ws = Workspace(root)
+    ws.add(list(ws.config.dvc_artifacts))
+    return ws
+
+
+def dvc_status(root: Path) -> dict[str, object]:
+    """``dvc data status``: what differs between the work tree, the pointers and the cache."""
+    from dvc.repo import Repo
+
+    with Repo(os.fspath(root)) as repo:
+        status = repo.data_status(granular=True, not_in_remote=False)
+    return {k: v for k, v in status.items() if k not in ("git", "untracked") and v}
+
+
+ARTIFACT = st.tuples(st.lists(NAMES, max_size=2), NAMES, st.one_of(st.none(), trees()))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    artifacts=st.lists(ARTIFACT, min_size=1, max_size=3, unique_by=lambda a: a[1]),
+    executable=st.booleans(),
+)
+def test_add_is_byte_identical_to_dvc(artifacts: list, executable: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        trees_ = {}
+        for parents, name, tree in artifacts:
+            rel = "/".join([*[f"d{i}{p}" for i, p in enumerate(parents)], name])
+            trees_[rel] = tree if tree is not None else b"file " + rel.encode()
+        # artifacts never nest in one another
+        paths = [p for p in trees_ if not any(p.startswith(q + "/") for q in trees_ if q != p)]
+        for side in ("dvc", "cpv"):
+            for rel in paths:
+                node = trees_[rel]
+                target = Path(tmp, side, rel)
+                if isinstance(node, bytes):
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(node)
+                else:
+                    materialise(target, node, executable)
+        dvc_root, cpv_root = Path(tmp, "dvc"), Path(tmp, "cpv")
+        dvc_add(dvc_root, paths)
+        cpv_add(cpv_root, paths)
+        assert snapshot(cpv_root) == snapshot(dvc_root)
+        status = dvc_status(cpv_root)
+        assert "uncommitted" not in status  # DVC finds the work tree as the pointers say
+        assert status == dvc_status(dvc_root)
