@@ -14,7 +14,6 @@ import functools
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -33,7 +32,14 @@ from cpv_hooks.errors import (
 from cpv_hooks.fsutil import remove
 from cpv_hooks.manifest import Manifest
 from cpv_hooks.push import RefUpdate, publish
-from cpv_hooks.repo import ZERO_SHA, Artifact, Git, load_repo_config, validate_name
+from cpv_hooks.repo import (
+    ZERO_SHA,
+    Artifact,
+    Git,
+    last_line,
+    load_repo_config,
+    validate_name,
+)
 from cpv_hooks.storage import DISK_FULL, cache_dir, disk_full, export, open_remote
 from cpv_hooks.tagging import read_manifest, read_manifests, tag_commit
 from cpv_hooks.versions import Directive, Kind, latest, parse_version, tag_for
@@ -326,16 +332,10 @@ class _Checkpoints:
         result = publish(git.root, updates, remotes[0] if remotes else "origin")
         if "origin" in remotes:
             branch = git.run("symbolic-ref", "--short", "HEAD")
-            proc = subprocess.run(
-                ["git", "push", "--no-verify", "-q", "-u", "origin", branch, *tags],
-                cwd=git.root,
-                capture_output=True,
-                text=True,
-            )
+            proc = git.result("push", "--no-verify", "-q", "-u", "origin", branch, *tags)
             if proc.returncode != 0:
-                last = proc.stderr.strip().splitlines()[-1:] or [""]
                 raise GitError(
-                    f"git push to origin failed: {last[0]}",
+                    f"git push to origin failed: {last_line(proc)}",
                     "pull first (git pull), or renumber a taken tag with `cpv retag`",
                 )
         return result.objects
@@ -688,20 +688,15 @@ def export_from_url(
         args = ["clone", "-q", "--depth", "1", "--no-checkout"] + (
             ["--branch", name] if name else []
         )
-        proc = subprocess.run(["git", *args, url, str(clone)], capture_output=True, text=True)
+        proc = Git(Path(tmp)).result(*args, url, str(clone))
         if proc.returncode != 0:
-            last = proc.stderr.strip().splitlines()[-1:] or [""]
             raise GitError(
-                f"could not fetch {name or 'HEAD'} from {url}: {last[0]}",
+                f"could not fetch {name or 'HEAD'} from {url}: {last_line(proc)}",
                 "check the URL, your access (cpv validate) and the version name",
             )
         git = Git(clone)
         if name is None:
-            subprocess.run(
-                ["git", "fetch", "-q", "--depth", "1", "origin", "refs/tags/*:refs/tags/*"],
-                cwd=clone,
-                capture_output=True,
-            )
+            git.result("fetch", "-q", "--depth", "1", "origin", "refs/tags/*:refs/tags/*")
             top = latest(git.tags(), kind)
             if top is None:
                 raise CheckpointNotFoundError(f"{url} has no {kind} version", "push one first")

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cpv_hooks.errors import ConfigError
+from cpv_hooks.fsutil import atomic_write
 
 S3_BUCKET = "vmo-model-checkpoints"
 S3_REGION = "us-east-1"
@@ -104,11 +105,7 @@ class CPVConfig:
     def _save_config(self) -> None:
         self.CONFIG_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.CONFIG_DIR, 0o700)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(self._config.model_dump_json(indent=2, exclude_none=True))
-        os.replace(tmp, self.path)
+        atomic_write(self.path, self._config.model_dump_json(indent=2, exclude_none=True), 0o600)
 
     @property
     def aws(self) -> AWSSettings | None:

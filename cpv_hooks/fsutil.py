@@ -1,30 +1,42 @@
-"""Writing files: the one place cpv replaces a file, atomically."""
+"""Writing files: the one place cpv replaces a file, atomically, and handles file-system quirks."""
 
 from __future__ import annotations
 
 import os
 import stat
-import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+TMP_PREFIX = ".cpv-tmp-"  # temporary files beside their target (tests look for them)
 
-def atomic_write(path: Path, data: bytes | str, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it, then rename it.
 
-    A reader sees the old content or the new, never a part; an interrupted write leaves
-    nothing behind but the old file. The new file gets ``mode`` (also on creation).
+@contextmanager
+def replacing(path: Path, mode: int | None = None) -> Iterator[Path]:
+    """A new temporary file beside ``path`` to fill; on success it replaces ``path``.
+
+    A reader sees the old content or the new, never a part; on an error (or Ctrl-C) the
+    temporary file is removed and ``path`` is untouched. The file ends with ``mode``
+    (default: the umask's permissions, as DVC leaves files); with a mode it is private
+    (0600) while it is written, so a secret is never readable by others on the way.
     """
-    raw = data.encode() if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else 0o600))
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-        os.chmod(name, mode)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
+        yield tmp
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write(path: Path, data: bytes | str, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`replacing`)."""
+    with replacing(path, mode) as tmp:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
 
 
 def remove(path: Path) -> None:

@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,7 @@ from typing import Any, BinaryIO, Protocol
 from cpv_hooks.dvc.cache import Cache, Obj, file_md5
 from cpv_hooks.dvc.pointers import Pointer
 from cpv_hooks.errors import ConfigError, CorruptObjectError, CredentialError, StorageError
-from cpv_hooks.fsutil import remove
+from cpv_hooks.fsutil import TMP_PREFIX, remove, replacing
 
 Progress = Callable[[int], None]
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
@@ -138,25 +137,17 @@ def _copy_atomic(src: Path, dest: Path, progress: Progress) -> str:
     The file gets the umask's permissions (as DVC leaves them), not mkstemp's 0600: a local
     remote is often a shared directory whose objects teammates must read.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(dest.parent / f".cpv-tmp-{uuid.uuid4().hex}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     digest = hashlib.md5(usedforsecurity=False)
     try:
-        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+        with replacing(dest) as tmp, open(src, "rb") as fin, open(tmp, "wb") as fout:
             while block := fin.read(8 << 20):
                 fout.write(block)
                 digest.update(block)
                 progress(len(block))
-        os.replace(tmp, dest)
         return digest.hexdigest()
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         if exc.errno in DISK_FULL:
             raise disk_full(exc) from exc
-        raise
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -501,11 +492,7 @@ def _verified(
     dest: Path, obj: Obj, write: Callable[[Path], object], where: str, mode: int = 0o644
 ) -> None:
     """Let ``write`` fill a temporary file beside ``dest``; rename it only if the md5 matches."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=".cpv-tmp-")
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with replacing(dest, mode) as tmp:
         try:
             computed = write(tmp)
         except OSError as exc:
@@ -518,10 +505,6 @@ def _verified(
                 f"object {obj.md5} from {where} is corrupt (its md5 is {got})",
                 "delete it there and push it again from a clone that has it",
             )
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def disk_full(exc: OSError) -> StorageError:
@@ -574,7 +557,7 @@ def export(
     objs = [Obj(entry["md5"], legacy=old) for entry in entries]
     absent = [o for o in objs if not (use_cache and cache.has(o.md5))]
     sized = {o.md5: o for o in (with_sizes(remote(), absent) if absent else [])}
-    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".cpv-tmp-"))
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=TMP_PREFIX))
     try:
         for entry, obj in zip(entries, objs, strict=True):
             obj = sized.get(obj.md5, obj)

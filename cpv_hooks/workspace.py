@@ -27,7 +27,7 @@ from cpv_hooks.dvc.pointers import (
     pointer_text,
 )
 from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
-from cpv_hooks.fsutil import inode, remove
+from cpv_hooks.fsutil import atomic_write, inode, remove
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 
 MB = 1024 * 1024
@@ -101,10 +101,7 @@ class Workspace:
                 self.state.pop(art.path, None)
             else:
                 self.state[art.path] = {"sig": sig, "ptr": _sha(ptr)}
-        self._state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True))
-        os.replace(tmp, self._state_path)
+        atomic_write(self._state_path, json.dumps(self.state, indent=1, sort_keys=True))
 
     def pointer_bytes(self, art: Artifact) -> bytes | None:
         try:
@@ -283,11 +280,7 @@ class Workspace:
             return {}
 
     def _save_file_records(self, art: Artifact, records: dict[str, list[Any]]) -> None:
-        path = self._files_path(art)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(records))
-        os.replace(tmp, path)
+        atomic_write(self._files_path(art), json.dumps(records))
 
     def _files_path(self, art: Artifact) -> Path:
         return self._state_path.with_name(f"files-{_sha(art.path.encode())[:12]}.json")
@@ -458,10 +451,7 @@ class Workspace:
             return {}
 
     def _save_verified(self, record: dict[str, list[int]]) -> None:
-        self._verified_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._verified_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, self._verified_path)
+        atomic_write(self._verified_path, json.dumps(record))
 
     def cache(self) -> Cache:
         """The repo's DVC cache (its config is read once per Workspace)."""
