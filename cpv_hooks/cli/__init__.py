@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from cpv_hooks.boundary import INTERRUPTED
+from cpv_hooks.cli.output import echo_json, print_info, print_plan, print_versions
 from cpv_hooks.errors import CPVError, CredentialError
 from cpv_hooks.versions import Kind
 
@@ -182,10 +181,6 @@ repo_option = click.option(
 )
 
 
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
 def _opts(ctx: click.Context, **extra: Any) -> dict[str, Any]:
     return {"verbose": ctx.obj["verbose"], "dry_run": ctx.obj["dry_run"], **extra}
 
@@ -236,49 +231,6 @@ def _parse_metrics(items: tuple[str, ...], metrics_file: Path | None) -> dict[st
     return out
 
 
-def _print_plan(plan: Any, what: str) -> None:
-    if plan is None:
-        return
-    if plan.dry_run:
-        changed = ", ".join(plan.changed) or "nothing new"
-        click.echo(
-            f"dry run: would version {changed} as {', '.join(plan.tags) or '-'}; nothing changed"
-        )
-        return
-    if not plan.tags:
-        click.echo("already there: nothing to version")
-        return
-    sent = f", uploaded {plan.upload_objects} object(s)" if plan.upload_objects else ""
-    click.echo(f"{what} {', '.join(plan.tags)}{sent}")
-
-
-def _print_versions(versions: list[Any], as_json: bool) -> None:
-    if as_json:
-        _echo_json([v.model_dump(by_alias=True) for v in versions])
-        return
-    if not versions:
-        click.echo("no versions yet")
-    for v in versions:
-        size = sum(a.size for a in v.artifacts.values())
-        metrics = " ".join(f"{k}={val:g}" for k, val in list(v.metrics.items())[:4])
-        click.echo(
-            f"{v.tag:<12} {v.date[:19]:<19}  {size / 1e6:>9.2f} MB  {v.message[:40]:<40} {metrics}"
-        )
-
-
-def _print_info(meta: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        _echo_json(meta)
-        return
-    click.echo(f"{meta['tag']}  ({meta['kind']} version, commit {meta['commit'][:10]})")
-    click.echo(f"date:    {meta['date']}\nauthor:  {meta['author']}\nmessage: {meta['message']}")
-    for path, art in meta["artifacts"].items():
-        files = f", {art['nfiles']} files" if art.get("nfiles") is not None else ""
-        click.echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
-    for key, value in meta.get("metrics", {}).items():
-        click.echo(f"metric {key}: {value:g}")
-
-
 # -- shared commands of `cpv model` and `cpv data` ------------------------------------
 
 KIND_CLASS = {"model": "ModelsCheckpointsManage", "data": "DataCheckpointsManage"}
@@ -325,7 +277,7 @@ def _kind_group(kind: Kind) -> click.Group:
             mgr.upload_model_checkpoint(path, _parse_metrics(metrics, metrics_file), **opts)
         else:
             mgr.upload_data_checkpoint(path, **opts)
-        _print_plan(mgr.last_plan, "versioned")
+        print_plan(mgr.last_plan, "versioned")
 
     @group.command(help=f"Write a {kind} version to a directory, without touching the work tree.")
     @click.option("--tag", help="Version (default: the latest).")
@@ -359,7 +311,7 @@ def _kind_group(kind: Kind) -> click.Group:
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @click.pass_context
     def list_tags(ctx: click.Context, as_json: bool) -> None:
-        _print_versions(_manager(ctx, KIND_CLASS[kind]).versions(kind), as_json)
+        print_versions(_manager(ctx, KIND_CLASS[kind]).versions(kind), as_json)
 
     @group.command(help=f"Bring {art} back to a version, committed as a new version.")
     @click.option("--tag", required=True, help="The version to bring back.")
@@ -371,14 +323,14 @@ def _kind_group(kind: Kind) -> click.Group:
             mgr.revert_model_checkpoint(tag, **_opts(ctx, force=force))
         else:
             mgr.revert_data_checkpoint(tag, **_opts(ctx, force=force))
-        _print_plan(mgr.last_plan, f"reverted to {tag} as")
+        print_plan(mgr.last_plan, f"reverted to {tag} as")
 
     @group.command(help=f"Date, author, message, sizes, hashes and metrics of a {kind} version.")
     @click.option("--tag", help="Version (default: the latest).")
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @click.pass_context
     def info(ctx: click.Context, tag: str | None, as_json: bool) -> None:
-        _print_info(_manager(ctx, KIND_CLASS[kind]).metadata(kind, tag), as_json)
+        print_info(_manager(ctx, KIND_CLASS[kind]).metadata(kind, tag), as_json)
 
     return group
 
@@ -404,7 +356,7 @@ def checkpoint_create(
     """Version whatever changed of model.bin, metrics.log and data/ in one commit."""
     mgr = _manager(ctx, "CombinedCheckpointsManage")
     mgr.tag_model_and_data(version_tag, message, **_opts(ctx, push=not no_push))
-    _print_plan(mgr.last_plan, "versioned")
+    print_plan(mgr.last_plan, "versioned")
 
 
 @checkpoint.command(name="list")
@@ -412,7 +364,7 @@ def checkpoint_create(
 @click.pass_context
 def checkpoint_list(ctx: click.Context, as_json: bool) -> None:
     """List model and data versions."""
-    _print_versions(_manager(ctx, "CombinedCheckpointsManage").versions(), as_json)
+    print_versions(_manager(ctx, "CombinedCheckpointsManage").versions(), as_json)
 
 
 @checkpoint.command(name="revert")
@@ -423,7 +375,7 @@ def checkpoint_revert(ctx: click.Context, tag: str, force: bool) -> None:
     """Bring model and data back to a version, committed as a new version."""
     mgr = _manager(ctx, "CombinedCheckpointsManage")
     mgr.revert_model_and_data(tag, **_opts(ctx, force=force))
-    _print_plan(mgr.last_plan, f"reverted to {tag} as")
+    print_plan(mgr.last_plan, f"reverted to {tag} as")
 
 
 @cli.command(name="diff")
@@ -437,7 +389,7 @@ def diff_cmd(a: str, b: str, as_json: bool) -> None:
 
     result = diff(find_root(), a, b)
     if as_json:
-        _echo_json(result)
+        echo_json(result)
         return
     click.echo(f"{a} -> {b}")
     for key, m in result["metrics"].items():
@@ -545,7 +497,7 @@ def validate(as_json: bool) -> None:
 
     checks = run_checks()
     if as_json:
-        _echo_json([c.__dict__ for c in checks])
+        echo_json([c.__dict__ for c in checks])
     else:
         for c in checks:
             click.echo(f"{'PASS' if c.ok else 'FAIL'} {c.name}: {c.detail}")
@@ -564,7 +516,3 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("cpv: interrupted", err=True)
         return INTERRUPTED
     return code if isinstance(code, int) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
