@@ -88,6 +88,7 @@ COMMANDS = {
     "checkpoint revert": ["checkpoint", "revert", "--tag", "v0.1"],
     "model download": ["model", "download", "--tag", "v0.1", "-o", "{base}/out"],
     "data download": ["data", "download", "-o", "{base}/out"],
+    "validate": ["validate"],
 }
 
 

@@ -495,6 +495,8 @@ def validate(as_json: bool) -> None:
     """Check for real that the storage is writable and the git remote reachable."""
     from cpv_hooks.checks import validate as run_checks
 
+    if _dry_run("write and delete a probe object on the storage and ask the git remote"):
+        return
     checks = run_checks()
     if as_json:
         echo_json([c.__dict__ for c in checks])

@@ -49,8 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cpv_hooks.hooks.chain import run_legacy, run_others
         from cpv_hooks.repo import find_root
 
-        root = find_root()
-        result = run_legacy(root, stage, rest, stdin) or run_others(root, stage, rest, stdin)
+        def chain() -> int:
+            root = find_root()
+            return run_legacy(root, stage, rest, stdin) or run_others(root, stage, rest, stdin)
+
+        result = report(chain)
     return result
 
 
