@@ -23,6 +23,7 @@ def redact_urls(text: str) -> str:
         lambda m: f"{m.group(1)}***@" if m.group(1) else f"{m.group(2)}:***@", text
     )
 
+
 REINSTALL_HINT = "reinstall it: pip install --force-reinstall cpv-hooks"
 
 
