@@ -14,7 +14,6 @@ import functools
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -31,10 +30,19 @@ from cpv_hooks.errors import (
     RepositoryError,
     ValidationError,
 )
+from cpv_hooks.fsutil import remove
 from cpv_hooks.heal import Healed, heal, heal_unpushed_parents
 from cpv_hooks.manifest import Manifest
 from cpv_hooks.push import RefUpdate, publish, push_branch
-from cpv_hooks.repo import REPO_CONFIG, ZERO_SHA, Artifact, Git, load_repo_config, validate_name
+from cpv_hooks.repo import (
+    REPO_CONFIG,
+    ZERO_SHA,
+    Artifact,
+    Git,
+    last_line,
+    load_repo_config,
+    validate_name,
+)
 from cpv_hooks.stale import RollbackGuard
 from cpv_hooks.storage import DISK_FULL, cache_dir, disk_full, export, open_remote
 from cpv_hooks.tagging import read_manifest, read_manifests, signature, tag_commit
@@ -42,7 +50,7 @@ from cpv_hooks.versions import Directive, Kind, latest, parse_version, tag_for
 from cpv_hooks.workspace import Workspace
 
 log = logging.getLogger("cpv")
-NO_HOOKS = ("-c", "core.hooksPath=/dev/null")  # the API does the hooks' work in-process
+NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")  # the API does the hooks' work in-process
 
 
 @dataclass
@@ -213,14 +221,13 @@ class _Checkpoints:
         if repo_url:
             return export_from_url(repo_url, kind, tag, output_dir, opts)
         name = self._tag(kind, tag)
-        out = Path(output_dir or Path.cwd()).expanduser().resolve()
+        out = _output_dir(output_dir, opts.dry_run)
         done = []
         for art in self._artifacts(kind):
             ptr = self._pointer_at(name, art)
             dest = out / art.path
             _check_free(dest, opts.force)
             if not opts.dry_run:
-                out.mkdir(parents=True, exist_ok=True)
                 if dest.exists():
                     _remove(dest)
                 export(
@@ -492,7 +499,7 @@ class ModelsCheckpointsManage(_Checkpoints):
         ws = self._workspace()
         cache = Cache(cache_dir(self.repo_path))
         if not (opts.use_cache and cache.has(ptr.md5)) or file_md5(cache.path(ptr.md5)) != ptr.md5:
-            cache.path(ptr.md5).unlink(missing_ok=True)
+            remove(cache.path(ptr.md5))
             ws.ensure_cached([ptr])
         meta = self.metadata("model", name)
         return ModelArtifacts(
@@ -652,6 +659,26 @@ def _same_file(a: Path, b: Path) -> bool:
     )
 
 
+def _output_dir(output_dir: str | Path | None, dry_run: bool) -> Path:
+    """The directory a download writes to, created unless ``dry_run``."""
+    out = Path(output_dir or Path.cwd()).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise ValidationError(
+            f"--output-dir {out} is a file", "give a directory (a missing one is created)"
+        )
+    if not dry_run:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=out):  # fails early where nothing can be written
+                pass
+        except OSError as exc:
+            raise ValidationError(
+                f"cannot write to --output-dir {out} ({exc.strerror or exc})",
+                "give a directory you can write to",
+            ) from exc
+    return out
+
+
 def _check_free(dest: Path, force: bool) -> None:
     if dest.exists() and not force:
         raise ValidationError(
@@ -676,22 +703,15 @@ def export_from_url(
         args = ["clone", "-q", "--depth", "1", "--no-checkout"] + (
             ["--branch", name] if name else []
         )
-        proc = subprocess.run(
-            ["git", *args, "--", url, str(clone)], capture_output=True, text=True, errors="replace"
-        )
+        proc = Git(Path(tmp)).result(*args, "--", url, str(clone))
         if proc.returncode != 0:
-            last = proc.stderr.strip().splitlines()[-1:] or [""]
             raise GitError(
-                f"could not fetch {name or 'HEAD'} from {url}: {last[0]}",
+                f"could not fetch {name or 'HEAD'} from {url}: {last_line(proc)}",
                 "check the URL, your access (cpv validate) and the version name",
             )
         git = Git(clone)
         if name is None:
-            subprocess.run(
-                ["git", "fetch", "-q", "--depth", "1", "origin", "refs/tags/*:refs/tags/*"],
-                cwd=clone,
-                capture_output=True,
-            )
+            git.result("fetch", "-q", "--depth", "1", "origin", "refs/tags/*:refs/tags/*")
             top = latest(git.tags(), kind)
             if top is None:
                 raise CheckpointNotFoundError(f"{url} has no {kind} version", "push one first")
@@ -699,7 +719,7 @@ def export_from_url(
             git.run("fetch", "-q", "--depth", "1", "origin", f"refs/tags/{name}:refs/tags/{name}")
         git.run("checkout", "-q", name, "--", ".")
         conf = load_repo_config(clone)
-        out = Path(output_dir or Path.cwd()).expanduser().resolve()
+        out = _output_dir(output_dir, opts.dry_run)
         done = []
         remote = functools.cache(lambda: open_remote(clone))
         for art in (a for a in conf.of_kind(kind) if a.store == "dvc"):
@@ -708,7 +728,6 @@ def export_from_url(
             dest = out / art.path
             _check_free(dest, opts.force)
             if not opts.dry_run:
-                out.mkdir(parents=True, exist_ok=True)
                 _remove(dest)
                 export(ptr, dest, Cache(Path(tmp) / "cache"), remote, use_cache=False)
             done.append((dest, ptr, name))
@@ -719,9 +738,14 @@ _LOG_READY: set[str] = set()
 
 
 def _setup_logging(opts: Options) -> None:
-    """Operation logs go to ``<config dir>/logs/cpv.log`` (or ``log_file``), secrets redacted."""
+    """Operation logs go to ``<config dir>/logs/cpv.log`` (or ``log_file``), secrets redacted.
+
+    A dry run writes no log: it changes no file.
+    """
     from cpv_hooks.logs import setup
 
+    if opts.dry_run:
+        return
     target = str(opts.log_file or cfg.config_dir() / "logs" / "cpv.log")
     if target not in _LOG_READY:
         setup(Path(target), verbose=opts.verbose)

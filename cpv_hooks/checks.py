@@ -12,7 +12,7 @@ from pathlib import Path
 from cpv_hooks.config import AWSSettings, CPVConfig
 from cpv_hooks.dvc.cache import Obj
 from cpv_hooks.errors import CPVError, RepositoryError
-from cpv_hooks.repo import find_root
+from cpv_hooks.repo import Git, find_root, last_line
 from cpv_hooks.storage import LocalRemote, Remote, S3Remote, open_remote
 
 GIT_TIMEOUT = 30
@@ -63,19 +63,12 @@ def check_git_remote(root: Path, name: str = "origin") -> Check:
     """``git ls-remote`` with a timeout."""
     label = f"git remote {name}"
     try:
-        proc = subprocess.run(
-            ["git", "ls-remote", "--heads", name],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )
+        git = Git(root, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+        proc = git.result("ls-remote", "--heads", name, timeout=GIT_TIMEOUT)
     except subprocess.TimeoutExpired:
         return Check(label, False, f"no answer within {GIT_TIMEOUT}s: check the network / VPN")
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["unreachable"])[-1]
+        last = last_line(proc) or "unreachable"
         return Check(
             label, False, f"{last}: check the URL (git remote -v) and `cpv bitbucket-config`"
         )
@@ -95,12 +88,7 @@ def validate(path: Path | str | None = None, config: CPVConfig | None = None) ->
             checks.append(probe_storage(open_remote(root)))
         except CPVError as exc:
             checks.append(Check("storage", False, str(exc)))
-        if (
-            "origin"
-            in subprocess.run(
-                ["git", "remote"], cwd=root, capture_output=True, text=True
-            ).stdout.split()
-        ):
+        if "origin" in Git(root).run("remote", check=False).split():
             checks.append(check_git_remote(root))
     elif config.aws is not None:
         checks.append(probe_storage(aws_remote(config.aws)))

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cpv_hooks.errors import ConfigError
+from cpv_hooks.fsutil import atomic_write
 
 S3_BUCKET = "vmo-model-checkpoints"
 S3_REGION = "us-east-1"
@@ -104,11 +105,7 @@ class CPVConfig:
     def _save_config(self) -> None:
         self.CONFIG_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.CONFIG_DIR, 0o700)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(self._config.model_dump_json(indent=2, exclude_none=True))
-        os.replace(tmp, self.path)
+        atomic_write(self.path, self._config.model_dump_json(indent=2, exclude_none=True), 0o600)
 
     @property
     def aws(self) -> AWSSettings | None:
@@ -133,22 +130,27 @@ class CPVConfig:
     def setup_aws_profile(
         self,
         credential_path: str | None = None,
-        aws_profile: str = "default",
+        aws_profile: str | None = None,
         bucket: str | None = None,
         region: str | None = None,
         endpoint_url: str | None = None,
+        save: bool = True,
         **kwargs: Any,
     ) -> AWSSettings:
-        """Store where the AWS credentials are (a file path and a profile name, never keys)."""
+        """Store where the AWS credentials are (a file path and a profile name, never keys).
+
+        Only what is given changes: a None keeps the stored value. ``save=False`` checks
+        and returns the settings without storing them.
+        """
+        current = self.aws or AWSSettings()
         if credential_path:
             path = Path(credential_path).expanduser().resolve()
             if not path.is_file():
                 raise ConfigError(
                     f"{path} is not a file", "give the path of your AWS credentials file"
                 )
-            _check_profile(path, aws_profile)
+            _check_profile(path, aws_profile or current.profile or "default")
             credential_path = str(path)
-        current = self.aws or AWSSettings()
         updates = {
             "credential_path": credential_path,
             "profile": aws_profile,
@@ -159,7 +161,8 @@ class CPVConfig:
         settings = current.model_copy(update={k: v for k, v in updates.items() if v is not None})
         if settings.profile == "default" and not settings.credential_path:
             settings = settings.model_copy(update={"profile": ""})
-        self.set_aws(settings)
+        if save:
+            self.set_aws(settings)
         return settings
 
     def setup_bitbucket_ssh(
@@ -173,9 +176,7 @@ class CPVConfig:
         from cpv_hooks import ssh
 
         user = bitbucket_user or (self._config.bitbucket.user if self._config.bitbucket else "")
-        key, created = ssh.ensure_key(
-            keygen_filename or "cpv_bitbucket_ed25519", f"cpv {user}".strip()
-        )
+        key, created = ssh.ensure_key(keygen_filename or ssh.DEFAULT_KEY, f"cpv {user}".strip())
         config_path = ssh.write_host_entry(key)
         self._config.bitbucket = BitbucketSettings(user=user, key_path=str(key))
         self._save_config()

@@ -24,6 +24,9 @@ def redact_urls(text: str) -> str:
     )
 
 
+REINSTALL_HINT = "reinstall it: pip install --force-reinstall cpv-hooks"
+
+
 class CPVError(Exception):
     """Base of every cpv error; ``hint`` is the recovery step shown to the user."""
 

@@ -8,8 +8,9 @@ from typing import Any
 from cpv_hooks.dvc.safety import loads_json_limited
 from cpv_hooks.errors import ValidationError
 
+METRIC_NAME = re.compile(r"[A-Za-z_][\w./-]*")  # what a metrics.log line can name
 _METRIC_RE = re.compile(
-    r"([A-Za-z_][\w./-]*)(?:\s*[:=]\s*|\s+)(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w.])"
+    rf"({METRIC_NAME.pattern})(?:\s*[:=]\s*|\s+)(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w.])"
 )
 MAX_METRICS = 50
 

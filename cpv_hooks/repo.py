@@ -16,6 +16,7 @@ from typing import Any
 
 from cpv_hooks.dvc import safety
 from cpv_hooks.errors import ConfigError, GitError, RepositoryError, ValidationError
+from cpv_hooks.fsutil import atomic_write
 from cpv_hooks.versions import Kind
 
 REPO_CONFIG = ".cpv.yaml"
@@ -119,8 +120,7 @@ def load_repo_config(root: Path) -> RepoConfig:
         raise _malformed(path, exc.message) from exc
     config = _repo_config(raw or {}, path)
     if cache.parent.parent.is_dir():
-        cache.parent.mkdir(exist_ok=True)
-        cache.write_text(json.dumps({"key": key, "raw": raw or {}}))
+        atomic_write(cache, json.dumps({"key": key, "raw": raw or {}}))
     return config
 
 
@@ -160,6 +160,12 @@ def _malformed(path: Path, problem: str) -> ConfigError:
     return ConfigError(f"{path} is malformed ({problem})", f"fix {REPO_CONFIG} (see README)")
 
 
+def last_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The last line git printed (its error message), or ""."""
+    lines = (proc.stderr or proc.stdout).strip().splitlines()
+    return lines[-1] if lines else ""
+
+
 @dataclass
 class Git:
     """Runs git in one work tree."""
@@ -167,33 +173,35 @@ class Git:
     root: Path
     env: dict[str, str] | None = field(default=None)
 
-    def run(self, *args: str, check: bool = True, input: str | None = None) -> str:
-        """Run ``git args`` and return stdout (stripped of the final newline)."""
-        proc = subprocess.run(
+    def result(
+        self, *args: str, input: str | None = None, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``git args`` here (output captured, no terminal input): the one git runner."""
+        return subprocess.run(
             ["git", *args],
             cwd=self.root,
             input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
             capture_output=True,
             text=True,
             errors="surrogateescape",  # a name that is not UTF-8 round-trips, never crashes
             env=self.env,
+            timeout=timeout,
         )
+
+    def run(self, *args: str, check: bool = True, input: str | None = None) -> str:
+        """Run ``git args`` and return stdout (stripped of the final newline)."""
+        proc = self.result(*args, input=input)
         if check and proc.returncode != 0:
-            detail = (proc.stderr or proc.stdout).strip().splitlines()
             raise GitError(
-                f"git {' '.join(args[:3])} failed: {detail[-1] if detail else proc.returncode}",
+                f"git {' '.join(args[:3])} failed: {last_line(proc) or proc.returncode}",
                 "fix the git state shown above and retry",
             )
         return proc.stdout[:-1] if proc.stdout.endswith("\n") else proc.stdout
 
     def ok(self, *args: str) -> bool:
         """True when ``git args`` exits 0."""
-        return (
-            subprocess.run(
-                ["git", *args], cwd=self.root, capture_output=True, env=self.env
-            ).returncode
-            == 0
-        )
+        return self.result(*args).returncode == 0
 
     def identity_args(self) -> list[str]:
         """``-c user.*`` for a commit when git has no identity configured (a fresh machine)."""
@@ -210,6 +218,10 @@ class Git:
         if (self.root / ".git").is_dir() and "GIT_DIR" not in os.environ:
             return self.root / ".git"
         return (self.root / self.run("rev-parse", "--git-dir")).resolve()
+
+    def hooks_dir(self) -> Path:
+        """Where git runs hooks from, as git says (``core.hooksPath``, worktrees' common dir)."""
+        return (self.root / self.run("rev-parse", "--git-path", "hooks")).resolve()
 
     def head(self) -> str | None:
         out = self.run("rev-parse", "--verify", "-q", "HEAD", check=False)
@@ -279,13 +291,7 @@ def find_root(start: Path | str | None = None) -> Path:
     where = Path(start or os.getcwd())
     if (where / ".git").is_dir() and "GIT_DIR" not in os.environ:
         return where.resolve()  # git runs hooks at the top of the work tree: no git call
-    proc = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"],
-        cwd=where,
-        capture_output=True,
-        text=True,
-        errors="surrogateescape",
-    )
+    proc = Git(where).result("rev-parse", "--show-toplevel")
     if proc.returncode != 0:
         raise RepositoryError(
             f"{where} is not inside a git repository",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cpv_hooks.config import S3_BUCKET, AWSSettings, CPVConfig, local_remote_dir
-from cpv_hooks.errors import RepositoryError, ValidationError
+from cpv_hooks.errors import REINSTALL_HINT, RepositoryError, ValidationError
 from cpv_hooks.install import data_dir, install_hooks
 from cpv_hooks.repo import Git, validate_name
 from cpv_hooks.tagging import tag_commit
@@ -134,9 +134,13 @@ def create(
     model_name: str,
     repo_path: str | Path | None = None,
     no_input: bool = True,
+    dry_run: bool = False,
     **variables: Any,
 ) -> Path:
-    """Run the template (``cpv init``); returns the new repo's path."""
+    """Run the template (``cpv init``); returns the new repo's path.
+
+    ``dry_run`` checks the input and returns the path without creating anything.
+    """
     from cookiecutter.exceptions import CookiecutterException, FailedHookException
     from cookiecutter.main import cookiecutter
 
@@ -148,10 +152,17 @@ def create(
             f"--data-path {data} is not a directory", "give the directory holding the training data"
         )
     target = Path(repo_path or model_name).expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        raise RepositoryError(f"{target} is a file", "choose another --repo-path")
     if target.exists() and any(target.iterdir()):
         raise RepositoryError(
             f"{target} already exists and is not empty", "choose another --repo-path or remove it"
         )
+    generated = target.parent / model_name
+    if generated.exists() and generated != target:
+        raise RepositoryError(f"{generated} is in the way", "move it or choose another --repo-path")
+    if dry_run:
+        return target
     out_dir = target.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = {
@@ -159,9 +170,6 @@ def create(
         "model_name": model_name,
         **{k: _literal(str(v)) for k, v in variables.items() if v is not None},
     }
-    generated = out_dir / model_name
-    if generated.exists() and generated != target:
-        raise RepositoryError(f"{generated} is in the way", "move it or choose another --repo-path")
     try:
         made = Path(
             cookiecutter(
@@ -177,7 +185,7 @@ def create(
             "fix the cause and run `cpv init` again",
         ) from exc
     except CookiecutterException as exc:
-        raise RepositoryError(f"the cpv template failed: {exc}", "reinstall cpv") from exc
+        raise RepositoryError(f"the cpv template failed: {exc}", REINSTALL_HINT) from exc
     if made != target:
         made.rename(target)
     return target

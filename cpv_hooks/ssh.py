@@ -15,6 +15,7 @@ BITBUCKET_SSH_HOST = "altssh.bitbucket.org"
 BITBUCKET_SSH_PORT = 443
 KEYS_PAGE = "https://bitbucket.org/account/settings/ssh-keys/"
 SSH_TIMEOUT = 30
+DEFAULT_KEY = "cpv_bitbucket_ed25519"
 
 
 @dataclass
@@ -32,16 +33,24 @@ def ssh_dir() -> Path:
     return Path.home() / ".ssh"
 
 
+def planned_key(name: str | None) -> tuple[Path, bool]:
+    """The key file ``name`` (default ``DEFAULT_KEY``) would be, and whether it exists."""
+    name = name or DEFAULT_KEY
+    if "/" in name or "\\" in name or name in ("", ".", ".."):
+        raise ConfigError(
+            f"bad key file name '{name}'", "give a plain file name, e.g. cpv_bitbucket"
+        )
+    key = ssh_dir() / name
+    return key, key.exists()
+
+
 def ensure_key(name: str, comment: str) -> tuple[Path, bool]:
     """Generate ``~/.ssh/<name>`` (ed25519, no passphrase) unless it exists; files 0600."""
     if shutil.which("ssh-keygen") is None:
         raise ConfigError(
             "ssh-keygen is not installed", "install OpenSSH (e.g. apt install openssh-client)"
         )
-    if "/" in name or name in ("", ".", ".."):
-        raise ConfigError(
-            f"bad key file name '{name}'", "give a plain file name, e.g. cpv_bitbucket"
-        )
+    planned_key(name)
     base = ssh_dir()
     base.mkdir(mode=0o700, exist_ok=True)
     os.chmod(base, 0o700)
@@ -65,6 +74,12 @@ def ensure_key(name: str, comment: str) -> tuple[Path, bool]:
     return key, created
 
 
+def ssh_quote(value: str) -> str:
+    """``value`` as one ssh_config argument: quoted, ``\\`` and ``"`` escaped, ``%`` doubled."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return f'"{escaped}"'
+
+
 def write_host_entry(key: Path, host: str = BITBUCKET_HOST) -> Path:
     """Add or update the ``Host`` entry for Bitbucket in ``~/.ssh/config`` (never twice)."""
     from sshconf import empty_ssh_config_file, read_ssh_config
@@ -75,7 +90,7 @@ def write_host_entry(key: Path, host: str = BITBUCKET_HOST) -> Path:
         "HostName": BITBUCKET_SSH_HOST,
         "Port": BITBUCKET_SSH_PORT,
         "User": "git",
-        "IdentityFile": str(key),
+        "IdentityFile": ssh_quote(str(key)),
         "IdentitiesOnly": "yes",
     }
     if host in conf.hosts():

@@ -13,21 +13,22 @@ import os
 import shutil
 import tempfile
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from cpv_hooks.dvc.cache import Cache, Obj, file_md5
 from cpv_hooks.dvc.pointers import Pointer
 from cpv_hooks.errors import ConfigError, CorruptObjectError, CredentialError, StorageError
+from cpv_hooks.fsutil import TMP_PREFIX, remove, replacing
 
 Progress = Callable[[int], None]
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 CHUNK = 16 << 20  # bytes per ranged GET / multipart part
+STREAM_CHUNK = 1 << 20  # bytes per read of a streamed GET
 WORKERS = 8  # parallel requests per object
 _RETRY_HINT = "check the remote (cpv validate), then run the same command again"
 
@@ -43,16 +44,33 @@ def read_ini(path: Path, problem: str, hint: str) -> configparser.ConfigParser:
 
 
 def read_dvc_config(root: Path) -> dict[str, dict[str, str]]:
-    """The merged ``.dvc/config`` and ``.dvc/config.local`` of a repo."""
+    """The merged ``.dvc/config`` and ``.dvc/config.local`` of a repo.
+
+    Read with configobj, DVC's own parser, so values DVC quoted (spaces, quotes, ``#``)
+    come back as DVC reads them.
+    """
+    from configobj import ConfigObj, ConfigObjError
+
     merged: dict[str, dict[str, str]] = {}
     for name in ("config", "config.local"):
         path = root / ".dvc" / name
         if not path.exists():
             continue
-        parser = read_ini(path, "is malformed", "fix it with `dvc remote list`/`dvc config`")
-        for section in parser.sections():
+        try:
+            sections = ConfigObj(str(path), encoding="utf-8").dict()
+        except (ConfigObjError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"{path} is malformed", "fix it with `dvc remote list`/`dvc config`"
+            ) from exc
+        for section, values in sections.items():
+            if not isinstance(values, dict):
+                continue
             key = section.strip("'").replace('"', "").replace("remote ", "remote:")
-            merged.setdefault(key, {}).update(parser[section])
+            merged.setdefault(key, {}).update(
+                (k.lower(), v if isinstance(v, str) else ",".join(map(str, v)))
+                for k, v in values.items()
+                if not isinstance(v, dict)
+            )
     return merged
 
 
@@ -119,25 +137,17 @@ def _copy_atomic(src: Path, dest: Path, progress: Progress) -> str:
     The file gets the umask's permissions (as DVC leaves them), not mkstemp's 0600: a local
     remote is often a shared directory whose objects teammates must read.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(dest.parent / f".cpv-tmp-{uuid.uuid4().hex}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     digest = hashlib.md5(usedforsecurity=False)
     try:
-        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+        with replacing(dest) as tmp, open(src, "rb") as fin, open(tmp, "wb") as fout:
             while block := fin.read(8 << 20):
                 fout.write(block)
                 digest.update(block)
                 progress(len(block))
-        os.replace(tmp, dest)
         return digest.hexdigest()
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         if exc.errno in DISK_FULL:
             raise disk_full(exc) from exc
-        raise
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -260,31 +270,44 @@ class S3Remote:
     def _get(self, obj: Obj, dest: Path, progress: Progress) -> str:
         """Download ``obj``, md5-hashing the bytes in order as they arrive (one pass).
 
-        Objects over one chunk come as ranged GETs in parallel; the hash needs no second
-        read of the file, unlike a plain download_file followed by a check.
+        Memory stays bounded whatever the size: an object of one chunk or less is streamed,
+        a larger one comes as ranged GETs in parallel (at most ``WORKERS`` chunks in flight).
+        An unknown size (-1) is asked for first.
         """
         key = self._key(obj)
         digest = hashlib.md5(usedforsecurity=False)
+        size = obj.size
+        if size < 0:
+            size = int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
 
-        def part(start: int | None) -> bytes:
-            extra = {} if start is None else {"Range": f"bytes={start}-{start + CHUNK - 1}"}
-            data: bytes = self.client.get_object(Bucket=self.bucket, Key=key, **extra)[
-                "Body"
-            ].read()
-            return data
+        def write(out: BinaryIO, data: bytes) -> None:
+            out.write(data)
+            digest.update(data)
+            progress(len(data))
 
-        starts: list[int | None] = list(range(0, obj.size, CHUNK)) if obj.size > CHUNK else [None]
-        with open(dest, "wb") as out, ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            pending = deque(pool.submit(part, a) for a in starts[:WORKERS])
-            rest = iter(starts[WORKERS:])
-            while pending:
-                data = pending.popleft().result()
-                following = next(rest, -1)
-                if following != -1:
-                    pending.append(pool.submit(part, following))
-                out.write(data)
-                digest.update(data)
-                progress(len(data))
+        with open(dest, "wb") as out:
+            if size <= CHUNK:
+                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+                for data in body.iter_chunks(STREAM_CHUNK):
+                    write(out, data)
+                return digest.hexdigest()
+
+            def part(start: int) -> bytes:
+                extra = {"Range": f"bytes={start}-{start + CHUNK - 1}"}
+                body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
+                data: bytes = body.read()
+                return data
+
+            starts = list(range(0, size, CHUNK))
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                pending = deque(pool.submit(part, a) for a in starts[:WORKERS])
+                rest = iter(starts[WORKERS:])
+                while pending:
+                    data = pending.popleft().result()
+                    following = next(rest, -1)
+                    if following != -1:
+                        pending.append(pool.submit(part, following))
+                    write(out, data)
         return digest.hexdigest()
 
 
@@ -347,13 +370,36 @@ def open_remote(root: Path, name: str | None = None) -> Remote:
         )
     url = options["url"]
     if url.startswith("s3://"):
-        return S3Remote(url, options)
+        return S3Remote(url, with_user_settings(url, options))
     if "://" in url:
         raise ConfigError(
             f"remote url {url} is not supported by cpv", "use an s3:// url or a local directory"
         )
     path = Path(os.path.expanduser(url))
     return LocalRemote(str(path if path.is_absolute() else (root / ".dvc" / path).resolve()))
+
+
+def with_user_settings(url: str, options: dict[str, str]) -> dict[str, str]:
+    """The repo's remote options, completed by the user's stored S3 settings.
+
+    A fresh clone (or the temporary clone of ``--repo-url``) has no ``.dvc/config.local``:
+    the profile and credential file of ``cpv aws-config`` apply where the repo names none,
+    and its endpoint where the repo names none for the stored bucket. Nothing is written.
+    """
+    from cpv_hooks.config import CPVConfig
+
+    stored = CPVConfig().aws
+    if stored is None:
+        return options
+    out = dict(options)
+    if not any(out.get(k) for k in ("profile", "credentialpath", "access_key_id")):
+        for key, value in (("profile", stored.profile), ("credentialpath", stored.credential_path)):
+            if value:
+                out[key] = value
+    bucket = url[len("s3://") :].partition("/")[0]
+    if not out.get("endpointurl") and stored.endpoint_url and bucket == stored.bucket:
+        out["endpointurl"] = stored.endpoint_url
+    return out
 
 
 def by_remote(
@@ -446,11 +492,7 @@ def _verified(
     dest: Path, obj: Obj, write: Callable[[Path], object], where: str, mode: int = 0o644
 ) -> None:
     """Let ``write`` fill a temporary file beside ``dest``; rename it only if the md5 matches."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=".cpv-tmp-")
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with replacing(dest, mode) as tmp:
         try:
             computed = write(tmp)
         except OSError as exc:
@@ -463,10 +505,6 @@ def _verified(
                 f"object {obj.md5} from {where} is corrupt (its md5 is {got})",
                 "delete it there and push it again from a clone that has it",
             )
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def disk_full(exc: OSError) -> StorageError:
@@ -476,8 +514,20 @@ def disk_full(exc: OSError) -> StorageError:
     )
 
 
+def with_sizes(remote: Remote, objs: Sequence[Obj]) -> list[Obj]:
+    """``objs``, those of unknown size (files of a ``.dir`` listing) sized from the remote.
+
+    One listing or parallel HEADs for all of them (see ``sizes``), instead of a request per
+    object at download time; progress then shows real sizes.
+    """
+    unknown = [o for o in objs if o.size < 0]
+    found = remote.sizes(unknown) if unknown else {}
+    return [replace(o, size=found[o.md5]) if o.md5 in found else o for o in objs]
+
+
 def fetch(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> None:
     """Download ``objs`` into the cache, verifying every md5 before it lands."""
+    objs = with_sizes(remote, objs)
     transfer(
         objs,
         [o.size for o in objs],
@@ -503,10 +553,14 @@ def export(
     listing = Obj(pointer.md5, legacy=old)
     if not (use_cache and cache.has(listing.md5)):
         fetch(remote(), cache, [listing])
-    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".cpv-tmp-"))
+    entries = cache.dir_entries(listing.md5)
+    objs = [Obj(entry["md5"], legacy=old) for entry in entries]
+    absent = [o for o in objs if not (use_cache and cache.has(o.md5))]
+    sized = {o.md5: o for o in (with_sizes(remote(), absent) if absent else [])}
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=TMP_PREFIX))
     try:
-        for entry in cache.dir_entries(listing.md5):
-            obj = Obj(entry["md5"], legacy=old)
+        for entry, obj in zip(entries, objs, strict=True):
+            obj = sized.get(obj.md5, obj)
             _export_file(obj, staging / entry["relpath"], cache, remote, use_cache)
         os.replace(staging, dest)
     finally:
@@ -523,7 +577,7 @@ def _export_file(
             )
             return
         except CorruptObjectError:
-            cache.path(obj.md5).unlink()  # corrupt: drop it, fetch a good copy below
+            remove(cache.path(obj.md5))  # corrupt: drop it, fetch a good copy below
     source = remote()
     transfer(
         [obj],

@@ -30,6 +30,7 @@ from cpv_hooks.dvc.pointers import (
 )
 from cpv_hooks.dvc.safety import check_relpath, links_out, resolve_inside
 from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
+from cpv_hooks.fsutil import atomic_write, inode, remove
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 
 MB = 1024 * 1024
@@ -42,10 +43,10 @@ def signature(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     if not path.is_dir():
-        return f"f:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        return f"f:{st.st_size}:{st.st_mtime_ns}:{inode(st)}"
     digest = hashlib.sha1(usedforsecurity=False)
     for rel, fst in sorted(_walk(path, "")):
-        digest.update(os.fsencode(f"{rel}\0{fst.st_size}:{fst.st_mtime_ns}:{fst.st_ino}\n"))
+        digest.update(os.fsencode(f"{rel}\0{fst.st_size}:{fst.st_mtime_ns}:{inode(fst)}\n"))
     return "d:" + digest.hexdigest()
 
 
@@ -103,10 +104,7 @@ class Workspace:
                 self.state.pop(art.path, None)
             else:
                 self.state[art.path] = {"sig": sig, "ptr": _sha(ptr)}
-        self._state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True))
-        os.replace(tmp, self._state_path)
+        atomic_write(self._state_path, json.dumps(self.state, indent=1, sort_keys=True))
 
     def pointer_bytes(self, art: Artifact) -> bytes | None:
         try:
@@ -239,7 +237,7 @@ class Workspace:
         entries, records, total = [], {}, 0
         for rel, st in sorted(_walk(base, "")):
             _check_listable(art, rel)
-            key = [st.st_size, st.st_mtime_ns, st.st_ino]
+            key = [st.st_size, st.st_mtime_ns, inode(st)]
             rec = known.get(rel)
             md5 = rec[3] if rec and rec[:3] == key and cache.has(rec[3]) else None
             if md5 is None:
@@ -284,11 +282,7 @@ class Workspace:
             return {}
 
     def _save_file_records(self, art: Artifact, records: dict[str, list[Any]]) -> None:
-        path = self._files_path(art)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(records))
-        os.replace(tmp, path)
+        atomic_write(self._files_path(art), json.dumps(records))
 
     def _files_path(self, art: Artifact) -> Path:
         return self._state_path.with_name(f"files-{_sha(art.path.encode())[:12]}.json")
@@ -362,14 +356,14 @@ class Workspace:
                 current = (
                     rec is not None
                     and rec[3] == md5
-                    and rec[:3] == [st.st_size, st.st_mtime_ns, st.st_ino]
+                    and rec[:3] == [st.st_size, st.st_mtime_ns, inode(st)]
                 )
             except FileNotFoundError:
                 current = False
             if not current:
                 _write_object(target, cache.path(md5), mode=0o644)
                 st = target.stat()
-            records[rel] = [st.st_size, st.st_mtime_ns, st.st_ino, md5]
+            records[rel] = [st.st_size, st.st_mtime_ns, inode(st), md5]
         for sub in sorted((p for p in dest.rglob("*") if p.is_dir()), reverse=True):
             if not any(sub.iterdir()):
                 sub.rmdir()
@@ -436,7 +430,7 @@ class Workspace:
             if obj.matches(path, file_md5(path)):
                 record[obj.md5] = [st.st_size, st.st_mtime_ns]
             else:
-                path.unlink()
+                remove(path)  # a read-only cache object
                 bad.append(obj.md5)
         self._save_verified(record)
         return bad
@@ -461,10 +455,7 @@ class Workspace:
             return {}
 
     def _save_verified(self, record: dict[str, list[int]]) -> None:
-        self._verified_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._verified_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, self._verified_path)
+        atomic_write(self._verified_path, json.dumps(record))
 
     def cache(self) -> Cache:
         """The repo's DVC cache (its config is read once per Workspace)."""

@@ -24,6 +24,8 @@ if os.environ.get("CI"):
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
 REAL_HOME = Path(os.path.expanduser("~"))
+# signals to process groups, FIFOs, rlimits, sh scripts standing in for programs
+posix_only = pytest.mark.skipif(os.name == "nt", reason="tests a POSIX-only mechanism")
 GUARDED = [".cpv", ".gitconfig", ".ssh", ".aws", ".config/dvc", ".config/git", ".cache/pre-commit"]
 
 

@@ -193,14 +193,35 @@ def test_bitbucket_config_is_idempotent_and_private(isolated_env: Path) -> None:
         assert stat.S_IMODE((isolated_env / ".ssh" / name).stat().st_mode) == 0o600
 
 
-def test_bitbucket_connection_test_fails_fast_and_clearly(isolated_env: Path) -> None:
+def test_bitbucket_connection_test_fails_fast_and_clearly() -> None:
     from cpv_hooks.ssh import test_connection
 
-    ssh_dir = isolated_env / ".ssh"
-    ssh_dir.mkdir(mode=0o700)
-    (ssh_dir / "config").write_text("Host nowhere\n  HostName 127.0.0.1\n  Port 9\n")
-    ok, detail = test_connection("nowhere", timeout=5)
-    assert not ok and detail
+    ok, detail = test_connection("nowhere.invalid", timeout=5)  # the real ssh, no such host
+    assert not ok
+    assert "nowhere.invalid" in detail and "resolve" in detail  # ssh's own last line
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        ("authenticated via ssh key.\nYou can use git to connect to Bitbucket.", 0),
+        ("git@altssh.bitbucket.org: Permission denied (publickey).", 9),
+    ],
+)
+def test_bitbucket_config_exit_code_follows_the_connection_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str, code: int
+) -> None:
+    """Bitbucket cannot be reached here: a stand-in `ssh` answers as Bitbucket does."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    script = f"#!/bin/sh\necho \"$*\" > {tmp_path}/ssh-args\necho '{answer}' >&2\n"
+    (fake / "ssh").write_text(script)
+    os.chmod(fake / "ssh", 0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    result = CliRunner().invoke(cli, ["bitbucket-config", "-u", "alice"])
+    assert result.exit_code == code
+    assert ("PASS" if code == 0 else "FAIL") + " ssh bitbucket.org" in result.output
+    assert "BatchMode=yes" in (tmp_path / "ssh-args").read_text()
 
 
 def test_verbose_shows_traceback_and_exit_codes(tmp_path: Path) -> None:

@@ -156,7 +156,7 @@ def test_pre_push_entry_point_reads_ref_lines(make_repo, monkeypatch) -> None:  
     line = f"refs/tags/v0.1 {tag} refs/tags/v0.1 {'0' * 40}\n"
     assert pre_push.main(["origin", "url"], stdin=line) == 0
     other = f"refs/tags/v0.1 {tag} refs/tags/v0.1 {'1' * 40}\n"
-    assert pre_push.main(["origin", "url"], stdin=other) == 1
+    assert pre_push.main(["origin", "url"], stdin=other) == 2  # a ValidationError's code
 
 
 def test_hook_dispatcher_usage() -> None:
@@ -240,3 +240,26 @@ def test_conflicted_pull_never_overwrites_the_merged_pointer(
     assert "now match(es) the pointer git changed" in proc.stderr
     assert git(repo, "show", "HEAD:data.dvc").stdout == theirs
     assert (repo / "data" / "new.csv").read_text() == "from teammate\n"
+
+
+def test_flow_style_team_hook_blocks_the_commit(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """A hook written in YAML flow style is seen; the parsed config is cached, not re-read."""
+    repo = make_repo()
+    _version(repo, 1, "first")  # the cache now holds the config with cpv's hooks only
+    probe = (
+        "import sys; from pathlib import Path; from cpv_hooks.hooks.chain import other_hooks; "
+        "print(other_hooks(Path('.'), 'pre-commit'), 'yaml' in sys.modules)"
+    )
+    assert run(sys.executable, "-c", probe, cwd=repo).stdout.split() == ["[]", "False"]
+    veto = (
+        "  - {repo: local, hooks: [{id: team-veto, name: veto, entry: 'false', "
+        "language: system, pass_filenames: false, always_run: true}]}\n"
+    )
+    with open(repo / ".pre-commit-config.yaml", "a") as fh:
+        fh.write(veto)
+    git(repo, "add", ".pre-commit-config.yaml")
+    head = git(repo, "rev-parse", "HEAD").stdout
+    proc = git(repo, "commit", "-m", "team hook", check=False)
+    assert proc.returncode != 0
+    assert "veto" in proc.stdout + proc.stderr
+    assert git(repo, "rev-parse", "HEAD").stdout == head

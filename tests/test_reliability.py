@@ -6,17 +6,17 @@ docs/RELIABILITY.md lists each fault with the test here that proves it.
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
-from conftest import BIN, S3, MotoServer, git, run, teammate, write_model
+from conftest import BIN, S3, MotoServer, git, posix_only, run, teammate, write_model
 
 from cpv_hooks.dvc.cache import file_md5
 
@@ -161,17 +161,34 @@ def test_non_fast_forward_push_leaves_everything_in_place(
     assert git(repo, "status", "--porcelain").stdout == ""
 
 
-def _wait_for(pattern: str, timeout: float = 60) -> list[int]:
+def _wait_until(
+    proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 60
+) -> None:
+    """Wait for an event (a file appearing) while ``proc`` runs; fails if ``proc`` ends first.
+
+    It polls for the event; no fixed sleep stands in for progress.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pids = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
-        if pids.split():
-            return [int(p) for p in pids.split()]
-        time.sleep(0.01)
-    raise AssertionError(f"no process matched {pattern}")
+    while not ready():
+        assert proc.poll() is None, "the command finished before the event"
+        assert time.monotonic() < deadline, "the event did not happen in time"
+        time.sleep(0.002)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def _descendants(proc: subprocess.Popen[bytes], pattern: str) -> list[int]:
+    """Pids of the processes under ``proc`` (only those this test started) matching ``pattern``."""
+    found = []
+    for child in psutil.Process(proc.pid).children(recursive=True):
+        try:
+            if pattern in " ".join(child.cmdline()):
+                found.append(child.pid)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+@posix_only
+@pytest.mark.parametrize("sig", [signal.SIGINT, getattr(signal, "SIGKILL", 9)])
 def test_interrupted_commit_leaves_a_consistent_repo(make_repo, sig: int) -> None:
     """Ctrl-C reaches git and the hook (the process group); SIGKILL hits the hook alone."""
     repo = make_repo()
@@ -185,12 +202,10 @@ def test_interrupted_commit_leaves_a_consistent_repo(make_repo, sig: int) -> Non
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    hook = _wait_for("cpv_hooks.hooks --native pre-commit")
     cache = repo / ".dvc" / "cache"
-    deadline = time.monotonic() + 60
-    while not any(cache.rglob(".cpv-tmp-*")) and time.monotonic() < deadline:
-        time.sleep(0.002)  # wait until the 300 MB model is being copied into the cache
-    assert proc.poll() is None, "the commit finished before it could be interrupted"
+    _wait_until(proc, lambda: any(cache.rglob(".cpv-tmp-*")))  # the model is being copied
+    hook = _descendants(proc, "cpv_hooks.hooks --native pre-commit")
+    assert hook, "the hook is not running"
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)
     else:
@@ -206,6 +221,7 @@ def test_interrupted_commit_leaves_a_consistent_repo(make_repo, sig: int) -> Non
     _assert_cache_sound(repo)
 
 
+@posix_only
 def test_interrupted_checkout_and_download_recover(
     make_repo, s3: S3, bare_remote: Path, tmp_path: Path
 ) -> None:
@@ -221,8 +237,8 @@ def test_interrupted_checkout_and_download_recover(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(1.0)
-    os.killpg(proc.pid, signal.SIGKILL)
+    _wait_until(proc, lambda: any(other.rglob(".cpv-tmp-*")))  # v0.1's model is arriving
+    os.killpg(proc.pid, signal.SIGKILL)  # the group of the git this test started
     proc.wait()
     git(other, "checkout", "-q", "v0.1")  # the next command completes the job
     assert (other / "model.bin").read_bytes() == big
@@ -232,7 +248,7 @@ def test_interrupted_checkout_and_download_recover(
         cwd=repo,
         start_new_session=True,
     )
-    time.sleep(1.0)
+    _wait_until(dl, lambda: out.is_dir() and any(out.glob(".cpv-tmp-*")))  # writing
     os.killpg(dl.pid, signal.SIGKILL)
     dl.wait()
     partial = out / "model.bin"
@@ -291,7 +307,10 @@ def test_corrupt_object_on_s3_is_refused_on_download(make_repo, s3: S3, tmp_path
     assert not (tmp_path / "dl" / "model.bin").exists()
 
 
+@posix_only
 def test_disk_full_while_downloading_leaves_no_partial_file(make_repo, tmp_path: Path) -> None:
+    import resource
+
     repo = make_repo()
     _version(repo, 1, size=3_000_000)
 

@@ -42,7 +42,10 @@ def test_template_makes_a_ready_repo(make_repo, s3: S3) -> None:
     assert "cpv_hooks.hooks --native" in (hooks / "pre-push").read_text()
     tracked = git(repo, "ls-files").stdout
     assert "model.bin.dvc" in tracked and "data.dvc" in tracked
-    assert "testing" not in run("git", "grep", "-I", "-l", "testing", cwd=repo, check=False).stdout
+    patterns = ["-e", "{{", "-e", "{%", "-e", "cookiecutter"]
+    leftovers = run("git", "grep", "-I", "-n", *patterns, cwd=repo, check=False)
+    assert leftovers.returncode == 1, leftovers.stdout  # nothing left unrendered in any file
+    assert "team: vision" in (repo / ".cpv.yaml").read_text()
 
 
 @pytest.mark.parametrize(

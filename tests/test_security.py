@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import posixpath
 import stat
 from pathlib import Path
 
 from conftest import BIN, S3, git, run, write_model
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from cpv_hooks.dvc.cache import object_key
+from cpv_hooks.dvc.cache import Obj
+from cpv_hooks.errors import ValidationError
 from cpv_hooks.repo import validate_name
+from cpv_hooks.storage import S3Remote
 
 FAKE_ID = "AKIAPLANTEDFAKEKEY42"
 FAKE_SECRET = "planted/FakeSecretKey+for+cpv+tests+0123456789"
@@ -118,15 +121,21 @@ def test_generated_files_are_private(isolated_env: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
-@given(
-    team=st.from_regex(r"[a-z0-9]+([-_][a-z0-9]+)*", fullmatch=True),
-    model=st.from_regex(r"[a-z0-9]+([-_][a-z0-9]+)*", fullmatch=True),
-    md5=st.from_regex(r"[0-9a-f]{32}(\.dir)?", fullmatch=True),
-)
+SLUG = r"[a-z0-9]+([-_][a-z0-9]+)*"
+NAMES = st.one_of(st.from_regex(SLUG, fullmatch=True), st.text(max_size=70))
+
+
+@example(team="..", model="m", md5="0" * 32)
+@example(team="a/b", model="m", md5="0" * 32)
+@example(team="v", model=".", md5="0" * 32)
+@given(team=NAMES, model=NAMES, md5=st.from_regex(r"[0-9a-f]{32}(\.dir)?", fullmatch=True))
 def test_s3_keys_never_leave_the_model_prefix(team: str, model: str, md5: str) -> None:
-    if len(team) > 64 or len(model) > 64:
-        return
-    prefix = f"{validate_name(team, 'team name')}/{validate_name(model, 'model name')}/"
-    key = prefix + object_key(md5)
-    parts = key.split("/")
-    assert key.startswith(prefix) and ".." not in parts and "" not in parts and "." not in parts
+    """Whatever names are given, a key cpv builds is <team>/<model>/files/md5/xx/rest."""
+    try:
+        validate_name(team, "team name")
+        validate_name(model, "model name")
+    except ValidationError:
+        return  # refused before any key exists
+    key = S3Remote(f"s3://bucket/{team}/{model}", {})._key(Obj(md5))  # the real key builder
+    assert posixpath.normpath(key) == key and not key.startswith("/")
+    assert key.split("/") == [team, model, "files", "md5", md5[:2], md5[2:]]

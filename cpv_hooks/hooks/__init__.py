@@ -9,10 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
-
-from cpv_hooks.errors import CPVError
 
 HOOKS = {
     "pre-commit": "pre_commit",
@@ -27,14 +24,10 @@ HOOKS = {
 
 
 def report(fn: Callable[[], int], prefix: str = "cpv") -> int:
-    """Run a hook body; a CPVError becomes one line on stderr and a nonzero exit."""
-    try:
-        return fn()
-    except CPVError as exc:
-        if os.environ.get("CPV_VERBOSE"):
-            traceback.print_exc()
-        print(f"{prefix}: {exc}", file=sys.stderr)
-        return 1
+    """Run a hook body inside cpv's error boundary (see :mod:`cpv_hooks.boundary`)."""
+    from cpv_hooks.boundary import guarded
+
+    return guarded(fn, prefix, bool(os.environ.get("CPV_VERBOSE")))
 
 
 def git_command_args() -> list[str] | None:
@@ -75,11 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     kwargs = {"stdin": stdin.decode("utf-8", "surrogateescape")} if reads else {}
     result: int = module.main(rest, **kwargs)
     if native and result == 0:
-        from cpv_hooks.hooks.chain import run_others
-        from cpv_hooks.repo import Git, find_root
+        from cpv_hooks.hooks.chain import run_legacy, run_others
+        from cpv_hooks.repo import find_root
 
-        root = find_root()
-        result = run_others(root, stage, rest, stdin, Git(root).git_dir() / "hooks")
+        def chain() -> int:
+            root = find_root()
+            return run_legacy(root, stage, rest, stdin) or run_others(root, stage, rest, stdin)
+
+        result = report(chain)
     return result
 
 

@@ -7,8 +7,9 @@ cpv's hooks skipped. When the config lists only cpv hooks, nothing is started at
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cpv_hooks.dvc.safety import load_yaml_safe
+from cpv_hooks.fsutil import atomic_write
 from cpv_hooks.repo import Git
 
 CONFIG = ".pre-commit-config.yaml"
@@ -27,7 +29,7 @@ SECRET_SCANNERS = {
         ["--allow-missing-credentials"],
     ),
 }
-_ID_RE = re.compile(r"^\s*-?\s*id:\s*['\"]?([\w.-]+)", re.MULTILINE)
+CACHE_VERSION = 1
 ALL_STAGES = (
     "pre-commit",
     "pre-merge-commit",
@@ -49,49 +51,91 @@ def native(hook_id: str) -> bool:
 
 
 def configured_ids(root: Path) -> list[str]:
-    """The hook ids of the config (a regex: no YAML import on the hot path)."""
-    try:
-        return _ID_RE.findall((root / CONFIG).read_text())
-    except FileNotFoundError:
-        return []
+    """The hook ids of the config, in order."""
+    return [hook_id for hook_id, _ in _configured(root)]
 
 
 def other_hooks(root: Path, stage: str) -> list[str]:
     """Ids of the hooks that cpv does not run itself and that run at ``stage``."""
-    if all(native(i) for i in configured_ids(root)):
-        return []  # the common case, decided without parsing YAML
-    conf = load_yaml_safe((root / CONFIG).read_bytes(), CONFIG) or {}
+    return [i for i, stages in _configured(root) if stage in stages and not native(i)]
+
+
+def _configured(root: Path) -> list[tuple[str, list[str]]]:
+    """(id, stages) of every hook of the config, read by a YAML parser.
+
+    The result is cached in the git dir, keyed by the file's size, times and inode, so a
+    no-op hook reads a small JSON file instead of importing and running YAML.
+    """
+    path = root / CONFIG
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return []
+    key = [CACHE_VERSION, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    cache = Git(root).git_dir() / "cpv" / "pre-commit-config.json"
+    try:
+        cached = json.loads(cache.read_text())
+        if cached["key"] == key:
+            return [(str(i), [str(s) for s in stages]) for i, stages in cached["hooks"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    hooks = _parse(path)
+    with contextlib.suppress(OSError):  # a read-only git dir: parse every time
+        atomic_write(cache, json.dumps({"key": key, "hooks": hooks}))
+    return hooks
+
+
+def _parse(path: Path) -> list[tuple[str, list[str]]]:
+    conf = load_yaml_safe(path.read_bytes(), CONFIG)
+    conf = conf if isinstance(conf, dict) else {}
     default = conf.get("default_stages") or ALL_STAGES
     legacy = {"commit": "pre-commit", "push": "pre-push", "merge-commit": "pre-merge-commit"}
     out = []
-    for repo in conf.get("repos", []):
-        for hook in repo.get("hooks", []):
-            stages = [legacy.get(s, s) for s in hook.get("stages") or default]
-            if stage in stages and not native(str(hook.get("id", ""))):
-                out.append(str(hook["id"]))
+    for repo in conf.get("repos") or []:
+        for hook in (repo.get("hooks") or []) if isinstance(repo, dict) else []:
+            if isinstance(hook, dict):
+                stages = [legacy.get(str(s), str(s)) for s in hook.get("stages") or default]
+                out.append((str(hook.get("id", "")), stages))
     return out
 
 
-def run_others(root: Path, stage: str, args: list[str], stdin: bytes, hooks_dir: Path) -> int:
-    """Run the other hooks of ``stage`` through pre-commit; 0 when there are none."""
+def run_legacy(root: Path, stage: str, args: list[str], stdin: bytes) -> int:
+    """Run the hook of another tool that ``cpv install`` kept as ``<stage>.legacy``."""
+    known = Path(os.environ.get("CPV_HOOKS_DIR") or "-")  # set by hooks/cpv-hook: saves a git call
+    legacy = (known.resolve() if known.is_dir() else Git(root).hooks_dir()) / f"{stage}.legacy"
+    if not os.access(legacy, os.X_OK):
+        return 0
+    from pre_commit.parse_shebang import normalize_cmd  # runs a script's #! on Windows too
+
+    cmd = normalize_cmd((str(legacy), *args))
+    return subprocess.run(cmd, cwd=root, input=stdin).returncode
+
+
+def run_others(root: Path, stage: str, args: list[str], stdin: bytes) -> int:
+    """Run the other hooks of ``stage`` through pre-commit; 0 when there are none.
+
+    pre-commit gets an empty hook dir: the ``.legacy`` hook already ran (:func:`run_legacy`).
+    """
     if not other_hooks(root, stage):
         return 0
     ids = sorted({i for i in configured_ids(root) if native(i)})
     skip = ",".join(filter(None, [os.environ.get("SKIP", ""), *ids]))
-    cmd = [
-        sys.executable,
-        "-I",  # isolated: the repo's own files never shadow a module
-        "-m",
-        "pre_commit",
-        "hook-impl",
-        f"--config={CONFIG}",
-        f"--hook-type={stage}",
-        "--hook-dir",
-        str(hooks_dir),
-        "--",
-        *args,
-    ]
-    return subprocess.run(cmd, cwd=root, input=stdin, env={**os.environ, "SKIP": skip}).returncode
+    with tempfile.TemporaryDirectory(prefix="cpv-hooks-") as empty:
+        cmd = [
+            sys.executable,
+            "-I",  # isolated: the repo's own files never shadow a module
+            "-m",
+            "pre_commit",
+            "hook-impl",
+            f"--config={CONFIG}",
+            f"--hook-type={stage}",
+            "--hook-dir",
+            empty,
+            "--",
+            *args,
+        ]
+        env = {**os.environ, "SKIP": skip}
+        return subprocess.run(cmd, cwd=root, input=stdin, env=env).returncode
 
 
 def staged_blobs(git: Git) -> dict[str, bytes]:

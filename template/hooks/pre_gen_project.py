@@ -9,7 +9,7 @@ try:
     from cpv_hooks.errors import CPVError
     from cpv_hooks.repo import validate_name
 except ImportError:
-    print("cpv: cpv is not installed in the Python running cookiecutter: pip install cpv there",
+    print("cpv: cpv is not installed in the Python running cookiecutter: pip install cpv-hooks there",
           file=sys.stderr)
     sys.exit(1)
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from cpv_hooks.errors import CPVError, printable
+from cpv_hooks.boundary import INTERRUPTED
+from cpv_hooks.cli.output import echo, echo_json, print_info, print_plan, print_versions
+from cpv_hooks.errors import CPVError, CredentialError
 from cpv_hooks.versions import Kind
 
 if TYPE_CHECKING:
@@ -20,35 +19,33 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def echo(message: str = "", err: bool = False) -> None:
-    """Print a message, control characters escaped: data from a repo may hold any."""
-    click.echo(printable(message), err=err)
-
-
 class CPVGroup(click.Group):
-    """Maps CPVError to its exit code and one line; ``--verbose`` adds the traceback."""
+    """The error boundary: one line and an exit code for every error (cpv_hooks.boundary)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from cpv_hooks.boundary import handle
+
         try:
             return super().invoke(ctx)
-        except CPVError as exc:
-            if ctx.obj and ctx.obj.get("verbose"):
-                traceback.print_exc()
-            echo(f"cpv: error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            prefix = "cpv: error" if isinstance(exc, CPVError) else "cpv"
+            ctx.exit(handle(exc, prefix, bool(ctx.obj and ctx.obj.get("verbose"))))
 
 
 @click.group(cls=CPVGroup)
 @click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and more detail.")
 @click.option("--dry-run", is_flag=True, help="Report what would happen; change nothing.")
-@click.version_option(package_name="cpv")
+@click.version_option(package_name="cpv-hooks")
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool, dry_run: bool) -> None:
     """cpv - version model checkpoints and training data with plain git, DVC and S3.
 
     \b
     Exit codes: 0 ok, 1 failure (e.g. validate), 2 bad input, 3 configuration,
-    4 git, 5 DVC, 6 storage, 7 version not found, 8 repository, 9 credentials.
+    4 git, 5 DVC, 6 storage, 7 version not found, 8 repository, 9 credentials,
+    70 unexpected error (traceback in the crash log), 130 interrupted.
     """
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
@@ -100,6 +97,7 @@ def init(
         team_name,
         model_name,
         repo_path,
+        dry_run=click.get_current_context().obj["dry_run"],
         data_path=data_path,
         storage=storage,
         s3_bucket=s3_bucket,
@@ -109,19 +107,40 @@ def init(
         aws_credential_path=aws_credential_path,
         git_remote_url=git_remote_url,
     )
-    echo(f"created {path}")
+    if not _dry_run(f"create the model repo {team_name}/{model_name} in {path}"):
+        echo(f"created {path}")
 
 
 @cli.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 def install(path: Path | None) -> None:
-    """Set up a clone: git hooks, then the model and data of the checked-out commit."""
-    from cpv_hooks.install import install as do_install
+    """Set up a clone: git hooks, then the model and data of the checked-out commit.
 
-    report = do_install(path)
+    Hooks of other tools are kept and run after cpv's (`cpv uninstall` puts them back).
+    """
+    from cpv_hooks.install import install as do_install
+    from cpv_hooks.install import plan_hooks
+    from cpv_hooks.repo import find_root
+
+    if _dry_run(plan_hooks(find_root(path)).describe("install") + ", check out HEAD's data"):
+        return
+    hooks, report = do_install(path)
     fetched = f", fetched {report.fetched} object(s)" if report.fetched else ""
     restored = ", ".join(report.restored) or "nothing to check out"
-    echo(f"hooks installed; {restored}{fetched}")
+    echo(f"{hooks.describe('installed')}; {restored}{fetched}")
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+def uninstall(path: Path | None) -> None:
+    """Remove cpv's git hooks; hooks of other tools it kept are put back."""
+    from cpv_hooks.install import uninstall_hooks
+    from cpv_hooks.repo import find_root
+
+    dry = click.get_current_context().obj["dry_run"]
+    plan = uninstall_hooks(find_root(path), dry_run=dry)
+    if not _dry_run(plan.describe("remove")):
+        echo(plan.describe("removed"))
 
 
 @cli.command()
@@ -143,6 +162,15 @@ def retag(ctx: click.Context, tag: str, remote: str, to: str | None) -> None:
 # -- helpers --------------------------------------------------------------------------
 
 
+def _dry_run(plan: str) -> bool:
+    """Under the global ``--dry-run``, print ``plan`` and tell the command to stop there."""
+    ctx = click.get_current_context()
+    if not ctx.obj.get("dry_run"):
+        return False
+    echo(f"dry run: would {plan}; nothing changed")
+    return True
+
+
 def _set_repo(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
     if value is not None:
         ctx.obj["repo"] = value
@@ -156,10 +184,6 @@ repo_option = click.option(
     expose_value=False,
     help="The model repo (default: here).",
 )
-
-
-def _echo_json(data: Any) -> None:
-    echo(json.dumps(data, indent=2, default=str))
 
 
 def _opts(ctx: click.Context, **extra: Any) -> dict[str, Any]:
@@ -189,51 +213,33 @@ def _manager(ctx: click.Context, cls_name: str) -> Any:
 
 def _parse_metrics(items: tuple[str, ...], metrics_file: Path | None) -> dict[str, float] | None:
     from cpv_hooks.errors import ValidationError
-    from cpv_hooks.metrics import parse_metrics
+    from cpv_hooks.metrics import METRIC_NAME, parse_metrics
 
     if metrics_file is not None:
-        return parse_metrics(metrics_file.read_text())
+        try:
+            return parse_metrics(metrics_file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                f"--metrics-file {metrics_file} is not a text file",
+                "give the training log that holds lines like acc: 0.91",
+            ) from exc
     if not items:
         return None
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
+        if not METRIC_NAME.fullmatch(key.strip()):
+            sep = ""  # a name metrics.log could not give back (spaces, quotes...)
         try:
             out[key.strip()] = float(value)
         except ValueError:
             sep = ""
         if not sep or not key.strip():
-            raise ValidationError(f"bad metric '{item}'", "write it as name=number, e.g. acc=0.91")
+            raise ValidationError(
+                f"bad metric '{item}'",
+                "write it as name=number with a name of letters, digits and _./-, e.g. acc=0.91",
+            )
     return out
-
-
-def _print_plan(plan: Any, what: str) -> None:
-    if plan is None:
-        return
-    if plan.dry_run:
-        changed = ", ".join(plan.changed) or "nothing new"
-        echo(f"dry run: would version {changed} as {', '.join(plan.tags) or '-'}; nothing changed")
-        return
-    if not plan.tags:
-        echo("already there: nothing to version")
-        return
-    sent = f", uploaded {plan.upload_objects} object(s)" if plan.upload_objects else ""
-    healed = f" (earlier commits that had none: {', '.join(plan.healed)})" if plan.healed else ""
-    echo(f"{what} {', '.join(plan.tags)}{sent}{healed}")
-
-
-def _print_versions(versions: list[Any], as_json: bool) -> None:
-    if as_json:
-        _echo_json([v.model_dump(by_alias=True) for v in versions])
-        return
-    if not versions:
-        echo("no versions yet")
-    for v in versions:
-        size = sum(a.size for a in v.artifacts.values())
-        metrics = " ".join(f"{k}={val:g}" for k, val in list(v.metrics.items())[:4])
-        echo(
-            f"{v.tag:<12} {v.date[:19]:<19}  {size / 1e6:>9.2f} MB  {v.message[:40]:<40} {metrics}"
-        )
 
 
 def _warn_unlisted(git: Git, kind: Kind, listed: set[str]) -> None:
@@ -248,20 +254,6 @@ def _warn_unlisted(git: Git, kind: Kind, listed: set[str]) -> None:
                 read_manifest(git, name)
             except CPVError as exc:
                 echo(f"cpv: warning: {name} is not listed: {exc}", err=True)
-
-
-def _print_info(meta: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        _echo_json(meta)
-        return
-    echo(f"{meta['tag']}  ({meta['kind']} version, commit {meta['commit'][:10]})")
-    echo(f"date:    {meta['date']}\nauthor:  {meta['author']}\nmessage: {meta['message']}")
-    for path, art in meta["artifacts"].items():
-        files = f", {art['nfiles']} files" if art.get("nfiles") is not None else ""
-        echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
-    for key, value in meta.get("metrics", {}).items():
-        echo(f"metric {key}: {value:g}")
-    echo(f"signature: {meta['signature']}")
 
 
 @cli.command()
@@ -299,7 +291,7 @@ def _kind_group(kind: Kind) -> click.Group:
     @click.option("--metric", "metrics", multiple=True, help="name=value (model only; repeatable).")
     @click.option(
         "--metrics-file",
-        type=click.Path(exists=True, path_type=Path),
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
         help="A metrics log to copy into metrics.log (model only).",
     )
     @click.option("--force", is_flag=True, help="Replace unversioned changes (they are set aside).")
@@ -323,7 +315,7 @@ def _kind_group(kind: Kind) -> click.Group:
             mgr.upload_model_checkpoint(path, _parse_metrics(metrics, metrics_file), **opts)
         else:
             mgr.upload_data_checkpoint(path, **opts)
-        _print_plan(mgr.last_plan, "versioned")
+        print_plan(mgr.last_plan, "versioned")
 
     @group.command(help=f"Write a {kind} version to a directory, without touching the work tree.")
     @click.option("--tag", help="Version (default: the latest).")
@@ -348,7 +340,8 @@ def _kind_group(kind: Kind) -> click.Group:
         else:
             done = _manager(ctx, KIND_CLASS[kind]).export(kind, tag, output_dir, **opts)
         for dest, ptr, name in done:
-            echo(f"{name}: {dest} (md5 {ptr.md5} verified)")
+            if not _dry_run(f"write {name}'s {dest.name} (md5 {ptr.md5}) to {dest}"):
+                echo(f"{name}: {dest} (md5 {ptr.md5} verified)")
 
     @group.command(
         name="list-tags", help=f"List {kind} versions from the tags (no checkout, no S3)."
@@ -358,7 +351,7 @@ def _kind_group(kind: Kind) -> click.Group:
     def list_tags(ctx: click.Context, as_json: bool) -> None:
         mgr = _manager(ctx, KIND_CLASS[kind])
         versions = mgr.versions(kind)
-        _print_versions(versions, as_json)
+        print_versions(versions, as_json)
         _warn_unlisted(mgr.git, kind, {v.tag for v in versions})
 
     @group.command(help=f"Bring {art} back to a version, committed as a new version.")
@@ -371,14 +364,14 @@ def _kind_group(kind: Kind) -> click.Group:
             mgr.revert_model_checkpoint(tag, **_opts(ctx, force=force))
         else:
             mgr.revert_data_checkpoint(tag, **_opts(ctx, force=force))
-        _print_plan(mgr.last_plan, f"reverted to {tag} as")
+        print_plan(mgr.last_plan, f"reverted to {tag} as")
 
     @group.command(help=f"Date, author, message, sizes, hashes and metrics of a {kind} version.")
     @click.option("--tag", help="Version (default: the latest).")
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @click.pass_context
     def info(ctx: click.Context, tag: str | None, as_json: bool) -> None:
-        _print_info(_manager(ctx, KIND_CLASS[kind]).metadata(kind, tag), as_json)
+        print_info(_manager(ctx, KIND_CLASS[kind]).metadata(kind, tag), as_json)
 
     return group
 
@@ -404,7 +397,7 @@ def checkpoint_create(
     """Version whatever changed of model.bin, metrics.log and data/ in one commit."""
     mgr = _manager(ctx, "CombinedCheckpointsManage")
     mgr.tag_model_and_data(version_tag, message, **_opts(ctx, push=not no_push))
-    _print_plan(mgr.last_plan, "versioned")
+    print_plan(mgr.last_plan, "versioned")
 
 
 @checkpoint.command(name="list")
@@ -412,7 +405,7 @@ def checkpoint_create(
 @click.pass_context
 def checkpoint_list(ctx: click.Context, as_json: bool) -> None:
     """List model and data versions."""
-    _print_versions(_manager(ctx, "CombinedCheckpointsManage").versions(), as_json)
+    print_versions(_manager(ctx, "CombinedCheckpointsManage").versions(), as_json)
 
 
 @checkpoint.command(name="revert")
@@ -423,7 +416,7 @@ def checkpoint_revert(ctx: click.Context, tag: str, force: bool) -> None:
     """Bring model and data back to a version, committed as a new version."""
     mgr = _manager(ctx, "CombinedCheckpointsManage")
     mgr.revert_model_and_data(tag, **_opts(ctx, force=force))
-    _print_plan(mgr.last_plan, f"reverted to {tag} as")
+    print_plan(mgr.last_plan, f"reverted to {tag} as")
 
 
 @cli.command(name="diff")
@@ -437,7 +430,7 @@ def diff_cmd(a: str, b: str, as_json: bool) -> None:
 
     result = diff(find_root(), a, b)
     if as_json:
-        _echo_json(result)
+        echo_json(result)
         return
     echo(f"{a} -> {b}")
     for key, m in result["metrics"].items():
@@ -461,13 +454,13 @@ def diff_cmd(a: str, b: str, as_json: bool) -> None:
 @click.option(
     "--credential-path", "-c", help="AWS credentials file (its path is stored, not its keys)."
 )
-@click.option("--profile", "-p", default="default", show_default=True, help="AWS profile name.")
+@click.option("--profile", "-p", help="AWS profile name (default: the stored one, else default).")
 @click.option("--bucket", help="S3 bucket for model data.")
 @click.option("--region", help="S3 region.")
 @click.option("--endpoint-url", help="S3-compatible endpoint (empty for AWS).")
 def aws_config(
     credential_path: str | None,
-    profile: str,
+    profile: str | None,
     bucket: str | None,
     region: str | None,
     endpoint_url: str | None,
@@ -478,17 +471,24 @@ def aws_config(
     from cpv_hooks.repo import find_root, load_repo_config
     from cpv_hooks.scaffold import configure_remote
 
-    settings = CPVConfig().setup_aws_profile(credential_path, profile, bucket, region, endpoint_url)
-    echo(
-        f"stored S3 settings: bucket {settings.bucket}, region {settings.region}"
-        + (f", profile {settings.profile}" if settings.profile else "")
+    dry = click.get_current_context().obj["dry_run"]
+    settings = CPVConfig().setup_aws_profile(
+        credential_path, profile, bucket, region, endpoint_url, save=not dry
+    )
+    described = f"S3 settings: bucket {settings.bucket}, region {settings.region}" + (
+        f", profile {settings.profile}" if settings.profile else ""
     )
     try:
-        root = find_root()
+        root: Path | None = find_root()
     except RepositoryError:
+        root = None
+    conf = load_repo_config(root) if root else None
+    in_repo = root is not None and conf is not None and conf.team and (root / ".dvc").is_dir()
+    where = f" and point the DVC remote of {root} at them" if in_repo else ""
+    if _dry_run(f"store {described}{where}"):
         return
-    conf = load_repo_config(root)
-    if conf.team and (root / ".dvc").is_dir():
+    echo(f"stored {described}")
+    if root is not None and conf is not None and in_repo:
         from cpv_hooks.storage import read_dvc_config
 
         name = read_dvc_config(root).get("core", {}).get("remote", "myremote")
@@ -508,8 +508,12 @@ def aws_config(
 def bitbucket_config(keygen_filename: str | None, user: str | None, no_test: bool) -> None:
     """Create (or reuse) an SSH key and the ~/.ssh/config entry for Bitbucket on port 443."""
     from cpv_hooks.config import CPVConfig
-    from cpv_hooks.ssh import KEYS_PAGE
+    from cpv_hooks.ssh import KEYS_PAGE, planned_key
 
+    key, exists = planned_key(keygen_filename)
+    made = "reuse" if exists else "create"
+    if _dry_run(f"{made} the key {key} and write its Bitbucket entry into ~/.ssh/config"):
+        return
     setup, test = CPVConfig().setup_bitbucket_ssh(keygen_filename, user, test=not no_test)
     made = "created" if setup.created_key else "reusing"
     echo(f"{made} key {setup.key_path}; {setup.config_path} has the {setup.host} entry")
@@ -517,6 +521,13 @@ def bitbucket_config(keygen_filename: str | None, user: str | None, no_test: boo
     if test is not None:
         ok, detail = test
         echo(f"{'PASS' if ok else 'FAIL'} ssh {setup.host}: {detail}")
+        if not ok:
+            echo(
+                f"cpv: error: ssh to {setup.host} failed: add the key above at {KEYS_PAGE}, "
+                "then run `cpv bitbucket-config` again",
+                err=True,
+            )
+            raise click.exceptions.Exit(CredentialError.exit_code)
 
 
 @cli.command()
@@ -525,9 +536,11 @@ def validate(as_json: bool) -> None:
     """Check for real that the storage is writable and the git remote reachable."""
     from cpv_hooks.checks import validate as run_checks
 
+    if _dry_run("write and delete a probe object on the storage and ask the git remote"):
+        return
     checks = run_checks()
     if as_json:
-        _echo_json([c.__dict__ for c in checks])
+        echo_json([c.__dict__ for c in checks])
     else:
         for c in checks:
             echo(f"{'PASS' if c.ok else 'FAIL'} {c.name}: {c.detail}")
@@ -542,11 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
-        echo("aborted", err=True)
-        return 1
+    except click.exceptions.Abort:  # Ctrl-C outside a command (click turns it into Abort)
+        echo("cpv: interrupted", err=True)
+        return INTERRUPTED
     return code if isinstance(code, int) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
