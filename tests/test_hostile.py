@@ -38,7 +38,7 @@ def test_no_code_from_the_repo_runs(make_repo, tmp_path: Path) -> None:  # type:
 
 
 def test_hooks_refuse_an_install_they_cannot_import(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """`python -I` skips the user site: a `pip install --user` cpv is refused at install."""
+    """`python -I` skips the user site: cpv installed with `pip install --user` is refused."""
     repo = make_repo()
     home = str(Path(cpv_hooks.__file__).resolve().parent.parent)
     monkeypatch.setattr(site, "getusersitepackages", lambda: home)  # no user site here
