@@ -440,9 +440,9 @@ def aws_config(
         return
     conf = load_repo_config(root)
     if conf.team and (root / ".dvc").is_dir():
-        from cpv_hooks.storage import read_dvc_config
+        from cpv_hooks.dvc.config import load as load_dvc_config
 
-        name = read_dvc_config(root).get("core", {}).get("remote", "myremote")
+        name = load_dvc_config(root).get("core", {}).get("remote", "myremote")
         url = configure_remote(root, conf.team, conf.model, name, settings)
         click.echo(
             f"this repo's data now goes to {url}: run `cpv validate`, commit .dvc/config "

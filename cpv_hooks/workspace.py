@@ -79,6 +79,7 @@ class Workspace:
         self._state_path = self.git.git_dir() / "cpv" / "state.json"
         self._state: dict[str, dict[str, str]] | None = None
         self._verified_path = self._state_path.with_name("verified.json")
+        self._cache: Cache | None = None
 
     # -- the state record -------------------------------------------------------------
 
@@ -157,7 +158,8 @@ class Workspace:
         return out, stale
 
     def check_artifacts(self, arts: Iterable[Artifact]) -> None:
-        """Refuse symlinks leaving the repo, and model files outside the size limits."""
+        """Refuse symlinks leaving the repo (but for ``cache.type symlink`` ones into the
+        cache), and model files outside the size limits."""
         root = self.root.resolve()
         for art in arts:
             path = self.root / art.path
@@ -168,7 +170,9 @@ class Workspace:
             )
             for link in links:
                 target = link.resolve()
-                if link.is_symlink() and not target.is_relative_to(root):
+                if link.is_symlink() and not (
+                    target.is_relative_to(root) or target.is_relative_to(self.cache().dir.resolve())
+                ):
                     raise ValidationError(
                         f"{link.relative_to(self.root)} is a symlink to {target}, outside the repo",
                         f"copy the file in instead: cp --remove-destination {target} {link}",
@@ -212,20 +216,18 @@ class Workspace:
 
     def _add_file(self, art: Artifact, cache: Cache, old: str | None) -> Pointer:
         path = self.root / art.path
-        md5 = file_md5(path)
-        self._store(cache, path, md5)
         size = path.stat().st_size
-        name = pointer_path(art.pointer)
         try:
             prev = None if old is None else parse_pointer(old, art.pointer)
         except DVCError:
             prev = None  # a broken pointer is simply replaced
         if prev and prev.legacy and prev.size == size and legacy_md5(path) == prev.md5:
             # a DVC 2 pointer whose data did not change: DVC keeps it, in its old cache layout
-            if not cache.legacy_path(prev.md5).exists():
-                _write_object(cache.legacy_path(prev.md5), path)
+            cache.store(path, prev.md5, legacy=True)
             return prev
-        return Pointer(name, md5, size)
+        md5 = file_md5(path)
+        self._store(cache, path, md5)
+        return Pointer(pointer_path(art.pointer), md5, size)
 
     def _add_dir(self, art: Artifact, cache: Cache) -> Pointer:
         base = self.root / art.path
@@ -238,23 +240,22 @@ class Workspace:
             if md5 is None:
                 md5 = file_md5(base / rel)
                 self._store(cache, base / rel, md5)
+                if cache.linked:  # the file may now be a link to the object: another inode
+                    st = (base / rel).stat()
+                    key = [st.st_size, st.st_mtime_ns, st.st_ino]
             entries.append({"md5": md5, "relpath": rel})
             records[rel] = [*key, md5]
             total += st.st_size
         listing = json.dumps(entries, sort_keys=True).encode()  # byte for byte DVC's .dir
         dir_md5 = hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir"
-        if not cache.has(dir_md5):
-            _write_object(cache.path(dir_md5), listing)
+        cache.write(dir_md5, listing)
         self.remember([Obj(dir_md5)])
         self._save_file_records(art, records)
         return Pointer(pointer_path(art.pointer), dir_md5, total, len(entries))
 
     def _store(self, cache: Cache, src: Path, md5: str) -> None:
-        """Copy a file into the cache (never linked: training scripts rewrite in place)."""
-        dest = cache.path(md5)
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            _write_object(dest, src)
+        """Put a file into the cache: copied, or linked as ``cache.type`` says (read-only)."""
+        cache.store(src, md5)
         self.remember([Obj(md5)])
 
     def gitignores(self, arts: Iterable[Artifact]) -> list[str]:
@@ -331,7 +332,7 @@ class Workspace:
                 shutil.rmtree(dest)
             # the old content is in the cache (is_saved): free it before writing the new copy
             dest.unlink(missing_ok=True)
-            _write_object(dest, cache.path(ptr.md5), mode=0o644)
+            cache.place(ptr.md5, dest)
             return
         if dest.exists() and not dest.is_dir():
             dest.unlink()
@@ -355,7 +356,7 @@ class Workspace:
             except FileNotFoundError:
                 current = False
             if not current:
-                _write_object(target, cache.path(md5), mode=0o644)
+                cache.place(md5, target)
                 st = target.stat()
             records[rel] = [st.st_size, st.st_mtime_ns, st.st_ino, md5]
         for sub in sorted((p for p in dest.rglob("*") if p.is_dir()), reverse=True):
@@ -455,10 +456,20 @@ class Workspace:
         os.replace(tmp, self._verified_path)
 
     def cache(self) -> Cache:
-        """The repo's DVC cache."""
-        from cpv_hooks.storage import cache_dir
+        """The repo's DVC cache, with ``cache.type`` and ``cache.shared`` from DVC's config."""
+        if self._cache is None:
+            from cpv_hooks.dvc.cache import link_types
+            from cpv_hooks.dvc.config import load
+            from cpv_hooks.storage import cache_dir
 
-        return Cache(cache_dir(self.root))
+            config = load(self.root)
+            settings = config.get("cache", {})
+            self._cache = Cache(
+                cache_dir(self.root, config),
+                link_types(settings.get("type")),
+                settings.get("shared", "").lower() == "group",
+            )
+        return self._cache
 
     def ensure_cached(self, pointers: list[Pointer]) -> int:
         """Download into the cache what ``pointers`` need and it lacks; returns objects fetched."""
@@ -478,15 +489,3 @@ class Workspace:
                     self.remember(want)
                     total += len(want)
         return total
-
-
-def _write_object(dest: Path, source: Path | bytes, mode: int = 0o444) -> None:
-    """Write a file through a temporary name beside it: readers see all of it or nothing."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".cpv-tmp-{dest.name}")
-    if isinstance(source, bytes):
-        tmp.write_bytes(source)
-    else:
-        shutil.copyfile(source, tmp)
-    os.chmod(tmp, mode)
-    os.replace(tmp, dest)

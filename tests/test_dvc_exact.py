@@ -115,3 +115,47 @@ def test_local_remote_objects_follow_the_umask(make_repo) -> None:
     objects = [p for p in remote.rglob("*") if p.is_file()]
     assert objects
     assert {stat.S_IMODE(p.stat().st_mode) for p in objects} == {0o664}
+
+
+def test_dvc_settings_at_every_level_are_honoured(make_repo, s3, isolated_env) -> None:
+    """Case 5: the team cache from the global config, cache.type hardlink with DVC's
+    protection, cache.shared group from config.local (quoted, inline comment), S3 encryption
+    from the remote's options, and a remote option cpv cannot honour refused in one line."""
+    run(BIN / "dvc", "config", "--global", "cache.dir", "~/team-cache", cwd=isolated_env)
+    repo = make_repo(s3=s3)
+    dvc(repo, "config", "cache.type", "hardlink,copy")
+    dvc(repo, "remote", "modify", "myremote", "sse", "AES256")
+    (repo / ".dvc" / "config.local").write_text(
+        (repo / ".dvc" / "config.local").read_text()
+        + '[cache]\n    shared = "group"  # the team shares this machine\n'
+    )
+    data = write_model(repo / "model.bin", seed=1)
+    (repo / "metrics.log").write_text("acc: 0.1\n")
+    git(repo, "commit", "-am", "v1")
+    md5 = file_md5(repo / "model.bin")
+    obj = isolated_env / "team-cache" / "files" / "md5" / md5[:2] / md5[2:]
+    assert obj.read_bytes() == data
+    assert not (repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).exists()
+    assert (repo / "model.bin").stat().st_ino == obj.stat().st_ino  # hard-linked, read-only
+    assert stat.S_IMODE(obj.stat().st_mode) == 0o444
+    assert stat.S_IMODE(obj.parent.stat().st_mode) == 0o2775
+    assert dvc_uncommitted(repo) == {}
+
+    # training writes a new file (a linked one is read-only): relinked, the old object intact
+    (repo / "model.bin").unlink()
+    write_model(repo / "model.bin", seed=2)
+    (repo / "metrics.log").write_text("acc: 0.2\n")
+    git(repo, "commit", "-am", "v2")
+    assert file_md5(obj) == md5 and (repo / "model.bin").stat().st_nlink == 2
+    git(repo, "push", "-q", "origin", "main")
+    key = f"vision/resnet50/files/md5/{md5[:2]}/{md5[2:]}"
+    head = s3.server.client().head_object(Bucket=s3.bucket, Key=key)
+    assert head["ServerSideEncryption"] == "AES256"
+
+    dvc(repo, "remote", "modify", "myremote", "version_aware", "true")
+    (repo / "metrics.log").write_text("acc: 0.3\n")
+    git(repo, "commit", "-am", "v3")
+    proc = git(repo, "push", "origin", "main", check=False)
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if "version_aware" in ln]
+    assert len(lines) == 1 and "dvc push -r myremote" in lines[0]
