@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cpv_hooks.dvc.cache import Cache, Obj, file_md5, legacy_md5
+from cpv_hooks.dvc.ignore import walk
 from cpv_hooks.dvc.pointers import (
     Pointer,
     ignore_artifact,
@@ -32,8 +33,10 @@ from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 MB = 1024 * 1024
 
 
-def signature(path: Path) -> str | None:
-    """A cheap fingerprint of a file or a directory tree (size, mtime, inode of each file)."""
+def signature(root: Path, rel: str) -> str | None:
+    """A cheap fingerprint of a file or a directory tree (size, mtime, inode of each file
+    DVC collects: ``.dvcignore`` d files left out)."""
+    path = root / rel
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -41,19 +44,9 @@ def signature(path: Path) -> str | None:
     if not path.is_dir():
         return f"f:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
     digest = hashlib.sha1(usedforsecurity=False)
-    for rel, fst in sorted(_walk(path, "")):
-        digest.update(f"{rel}\0{fst.st_size}:{fst.st_mtime_ns}:{fst.st_ino}\n".encode())
+    for name, fst in sorted(walk(root, rel)):
+        digest.update(f"{name}\0{fst.st_size}:{fst.st_mtime_ns}:{fst.st_ino}\n".encode())
     return "d:" + digest.hexdigest()
-
-
-def _walk(base: Path, prefix: str) -> Iterator[tuple[str, os.stat_result]]:
-    with os.scandir(base) as entries:
-        for entry in entries:
-            rel = f"{prefix}{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk(Path(entry.path), rel + "/")
-            else:
-                yield rel, entry.stat()
 
 
 def _sha(data: bytes) -> str:
@@ -95,7 +88,7 @@ class Workspace:
     def _record(self, arts: Iterable[Artifact]) -> None:
         for art in arts:
             ptr = self.pointer_bytes(art)
-            sig = signature(self.root / art.path)
+            sig = signature(self.root, art.path)
             if ptr is None or sig is None:
                 self.state.pop(art.path, None)
             else:
@@ -123,7 +116,7 @@ class Workspace:
             rec is not None
             and ptr is not None
             and rec["ptr"] == _sha(ptr)
-            and rec["sig"] == signature(self.root / art.path)
+            and rec["sig"] == signature(self.root, art.path)
         )
 
     # -- commit side ------------------------------------------------------------------
@@ -150,7 +143,7 @@ class Workspace:
                     )
                 continue
             rec = self.state.get(art.path)
-            unchanged = rec is not None and rec["sig"] == signature(path)  # one walk of a dir
+            unchanged = rec is not None and rec["sig"] == signature(self.root, art.path)  # one walk
             ptr = self.pointer_bytes(art)
             if unchanged and ptr is not None and rec is not None and rec["ptr"] == _sha(ptr):
                 continue  # exactly what its pointer names
@@ -166,7 +159,9 @@ class Workspace:
             links = (
                 [path]
                 if not path.is_dir() or path.is_symlink()
-                else [path / rel for rel, _ in _walk(path, "") if (path / rel).is_symlink()]
+                else [
+                    path / rel for rel, _ in walk(self.root, art.path) if (path / rel).is_symlink()
+                ]
             )
             for link in links:
                 target = link.resolve()
@@ -233,7 +228,7 @@ class Workspace:
         base = self.root / art.path
         known = self._file_records(art)
         entries, records, total = [], {}, 0
-        for rel, st in sorted(_walk(base, "")):
+        for rel, st in sorted(walk(self.root, art.path)):
             key = [st.st_size, st.st_mtime_ns, st.st_ino]
             rec = known.get(rel)
             md5 = rec[3] if rec and rec[:3] == key and cache.has(rec[3]) else None
@@ -340,7 +335,7 @@ class Workspace:
         known = self._file_records(art)
         wanted = {e["relpath"]: e["md5"] for e in cache.dir_entries(ptr.md5)}
         records = {}
-        for rel, _ in list(_walk(dest, "")):
+        for rel, _ in list(walk(self.root, art.path)):
             if rel not in wanted:
                 (dest / rel).unlink()  # is_saved() made sure it is in the cache
         for rel, md5 in wanted.items():
@@ -368,10 +363,10 @@ class Workspace:
         """True when the work tree's copy of ``art`` is absent or already in the cache."""
         path = self.root / art.path
         rec = self.state.get(art.path)
-        if not path.exists() or (rec is not None and rec["sig"] == signature(path)):
+        if not path.exists() or (rec is not None and rec["sig"] == signature(self.root, art.path)):
             return True
         cache = self.cache()
-        files = [path] if not path.is_dir() else [path / rel for rel, _ in _walk(path, "")]
+        files = [path] if not path.is_dir() else [path / r for r, _ in walk(self.root, art.path)]
         return all(cache.has(file_md5(f)) for f in files)
 
     def set_aside(self, art: Artifact) -> Path:

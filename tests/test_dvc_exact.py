@@ -159,3 +159,32 @@ def test_dvc_settings_at_every_level_are_honoured(make_repo, s3, isolated_env) -
     assert proc.returncode != 0
     lines = [ln for ln in proc.stderr.splitlines() if "version_aware" in ln]
     assert len(lines) == 1 and "dvc push -r myremote" in lines[0]
+
+
+def test_dvcignore_default_ignores_and_symlinks_as_dvc(make_repo) -> None:
+    """Case 6: .dvcignore patterns and DVC's own ignores leave files out of a data set as
+    `dvc add` does; a symlink to a directory is skipped; a .dvcignore inside is refused."""
+    repo = make_repo()
+    with open(repo / ".dvcignore", "a") as fh:
+        fh.write("*.tmp\ncache/\n")
+    data = repo / "data"
+    (data / "a.csv").write_text("a,b\n")
+    (data / "b.tmp").write_text("scratch\n")
+    for sub in ("cache", ".git", "x/.hg", "x/.dvc"):
+        (data / sub).mkdir(parents=True)
+        (data / sub / "f").write_text(sub)
+    (repo / "elsewhere").mkdir()
+    (data / "dir-link").symlink_to(repo / "elsewhere")
+    (repo / "metrics.log").write_text("acc: 0.1\n")
+    git(repo, "add", ".dvcignore")
+    git(repo, "commit", "-am", "data")
+    pointer = (repo / "data.dvc").read_text()
+    assert "  nfiles: 2\n" in pointer  # a.csv and the scaffold's .gitkeep
+    assert dvc_uncommitted(repo) == {}
+
+    (data / ".dvcignore").write_text("*.csv\n")
+    (repo / "metrics.log").write_text("acc: 0.2\n")
+    proc = git(repo, "commit", "-am", "nested ignore", check=False)
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if "DVC refuses a .dvcignore" in ln]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
