@@ -196,20 +196,24 @@ class Workspace:
             return
         with self.locked():
             cache = self.cache()
+            written: list[Obj] = []
             for art in arts:
                 path = self.root / art.path
                 old = self.pointer_bytes(art)
                 old_text = None if old is None else old.decode("utf-8", "replace")
                 if path.is_dir():
-                    ptr = self._add_dir(art, cache)
+                    ptr = self._add_dir(art, cache, written)
                 else:
-                    ptr = self._add_file(art, cache, old_text)
+                    ptr = self._add_file(art, cache, written, old_text)
                 with open(self.root / art.pointer, "w", encoding="utf-8") as fh:
                     fh.write(pointer_text(ptr, old_text))
                 self._ignore(art)
+            self.remember(written)  # one write of the record, however many files were stored
             self._record(arts)
 
-    def _add_file(self, art: Artifact, cache: Cache, old: str | None) -> Pointer:
+    def _add_file(
+        self, art: Artifact, cache: Cache, written: list[Obj], old: str | None
+    ) -> Pointer:
         path = self.root / art.path
         size = path.stat().st_size
         try:
@@ -221,10 +225,10 @@ class Workspace:
             cache.store(path, prev.md5, legacy=True)
             return prev
         md5 = file_md5(path)
-        self._store(cache, path, md5)
+        self._store(cache, path, md5, written)
         return Pointer(pointer_path(art.pointer), md5, size)
 
-    def _add_dir(self, art: Artifact, cache: Cache) -> Pointer:
+    def _add_dir(self, art: Artifact, cache: Cache, written: list[Obj]) -> Pointer:
         base = self.root / art.path
         known = self._file_records(art)
         entries, records, total = [], {}, 0
@@ -234,7 +238,7 @@ class Workspace:
             md5 = rec[3] if rec and rec[:3] == key and cache.has(rec[3]) else None
             if md5 is None:
                 md5 = file_md5(base / rel)
-                self._store(cache, base / rel, md5)
+                self._store(cache, base / rel, md5, written)
                 if cache.linked:  # the file may now be a link to the object: another inode
                     st = (base / rel).stat()
                     key = [st.st_size, st.st_mtime_ns, st.st_ino]
@@ -244,14 +248,17 @@ class Workspace:
         listing = json.dumps(entries, sort_keys=True).encode()  # byte for byte DVC's .dir
         dir_md5 = hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir"
         cache.write(dir_md5, listing)
-        self.remember([Obj(dir_md5)])
+        written.append(Obj(dir_md5))
         self._save_file_records(art, records)
         return Pointer(pointer_path(art.pointer), dir_md5, total, len(entries))
 
-    def _store(self, cache: Cache, src: Path, md5: str) -> None:
-        """Put a file into the cache: copied, or linked as ``cache.type`` says (read-only)."""
+    def _store(self, cache: Cache, src: Path, md5: str, written: list[Obj]) -> None:
+        """Put a file into the cache: copied, or linked as ``cache.type`` says (read-only).
+
+        The object joins ``written``, which the caller hands to :meth:`remember` once.
+        """
         cache.store(src, md5)
-        self.remember([Obj(md5)])
+        written.append(Obj(md5))
 
     def gitignores(self, arts: Iterable[Artifact]) -> list[str]:
         """The existing ``.gitignore`` files that ``add`` writes for ``arts``."""
@@ -451,7 +458,8 @@ class Workspace:
         os.replace(tmp, self._verified_path)
 
     def cache(self) -> Cache:
-        """The repo's DVC cache, with ``cache.type`` and ``cache.shared`` from DVC's config."""
+        """The repo's DVC cache, with ``cache.type`` and ``cache.shared`` from DVC's config
+        (read once per Workspace)."""
         if self._cache is None:
             from cpv_hooks.dvc.cache import link_types
             from cpv_hooks.dvc.config import load

@@ -110,7 +110,8 @@ def test_local_remote_objects_follow_the_umask(make_repo) -> None:
         git(repo, "push", "-q", "origin", "main")
     finally:
         os.umask(old)
-    url = dvc(repo, "remote", "list").split()[1]
+    name = dvc(repo, "config", "core.remote").strip()
+    url = dvc(repo, "config", f"remote.{name}.url").strip()  # `remote list` wraps long paths
     remote = (repo / ".dvc" / url).resolve() if not os.path.isabs(url) else Path(url)
     objects = [p for p in remote.rglob("*") if p.is_file()]
     assert objects

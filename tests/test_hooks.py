@@ -39,6 +39,34 @@ def test_pre_commit_entry_point_adds_and_stages(make_repo, monkeypatch: pytest.M
     assert pre_commit.main() == 0  # idempotent
 
 
+def test_first_commit_of_a_data_directory_is_linear(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Adding N files writes the verified-object record and reads .dvc/config once, not N times."""
+    import cpv_hooks.storage
+    from cpv_hooks.workspace import Workspace
+
+    repo = make_repo()
+    monkeypatch.chdir(repo)
+    for i in range(300):
+        (repo / "data" / f"f{i:03d}.txt").write_text(f"sample {i}\n")
+    calls = {"record": 0, "config": 0}
+    save, read_config = Workspace._save_verified, cpv_hooks.storage.read_dvc_config
+
+    def counting_save(self, record):  # type: ignore[no-untyped-def]
+        calls["record"] += 1
+        save(self, record)
+
+    def counting_read(root):  # type: ignore[no-untyped-def]
+        calls["config"] += 1
+        return read_config(root)
+
+    monkeypatch.setattr(Workspace, "_save_verified", counting_save)
+    monkeypatch.setattr(cpv_hooks.storage, "read_dvc_config", counting_read)
+    assert pre_commit.main() == 0
+    assert calls == {"record": 1, "config": 1}
+    listing = git(repo, "show", ":data.dvc").stdout
+    assert "nfiles: 301" in listing  # the template's .gitkeep and the 300 files
+
+
 def test_deleted_artifact_blocks_commit(make_repo) -> None:
     repo = make_repo()
     _version(repo, 1, "first")
