@@ -41,7 +41,7 @@ def test_pre_commit_entry_point_adds_and_stages(make_repo, monkeypatch: pytest.M
 
 def test_first_commit_of_a_data_directory_is_linear(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Adding N files writes the verified-object record and reads .dvc/config once, not N times."""
-    import cpv_hooks.storage
+    import cpv_hooks.dvc.config
     from cpv_hooks.workspace import Workspace
 
     repo = make_repo()
@@ -49,7 +49,7 @@ def test_first_commit_of_a_data_directory_is_linear(make_repo, monkeypatch) -> N
     for i in range(300):
         (repo / "data" / f"f{i:03d}.txt").write_text(f"sample {i}\n")
     calls = {"record": 0, "config": 0}
-    save, read_config = Workspace._save_verified, cpv_hooks.storage.read_dvc_config
+    save, read_config = Workspace._save_verified, cpv_hooks.dvc.config.load
 
     def counting_save(self, record):  # type: ignore[no-untyped-def]
         calls["record"] += 1
@@ -60,7 +60,7 @@ def test_first_commit_of_a_data_directory_is_linear(make_repo, monkeypatch) -> N
         return read_config(root)
 
     monkeypatch.setattr(Workspace, "_save_verified", counting_save)
-    monkeypatch.setattr(cpv_hooks.storage, "read_dvc_config", counting_read)
+    monkeypatch.setattr(cpv_hooks.dvc.config, "load", counting_read)
     assert pre_commit.main() == 0
     assert calls == {"record": 1, "config": 1}
     listing = git(repo, "show", ":data.dvc").stdout

@@ -68,14 +68,15 @@ class Rules:
 
 
 def _parse(text: str, base: str) -> list[Rule]:
+    lines = [ln for ln in map(str.strip, text.splitlines()) if ln and not ln.startswith("#")]
+    if not lines:
+        return []  # `dvc init`'s .dvcignore holds only comments: no need for pathspec
     try:
         from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern as Pattern
     except ImportError:  # pathspec < 1, as DVC falls back too
         from pathspec.patterns.gitwildmatch import GitWildMatchPattern as Pattern
     rules = []
-    for line in map(str.strip, text.splitlines()):
-        if not line or line.startswith("#"):
-            continue
+    for line in lines:
         regex, ignore = Pattern.pattern_to_regex(line)
         if regex is not None and ignore is not None:
             rules.append(Rule(base, re.compile(regex), bool(ignore), line.endswith("/")))
