@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
 from dvc.output import OutputIsIgnoredError
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
@@ -177,3 +180,56 @@ def test_add_is_byte_identical_to_dvc(
         status = dvc_status(cpv_root)
         assert "uncommitted" not in status  # DVC finds the work tree as the pointers say
         assert status == dvc_status(dvc_root)
+
+
+FIELDS = """\
+  desc: best so far
+  type: model
+  labels:
+  - resnet
+  - 'v2: final'
+  meta:
+    owner: vision
+    epochs: 40
+  remote: other
+meta:
+  source: dvc
+# a comment DVC keeps
+desc: the stage
+"""
+
+
+@pytest.mark.parametrize("dvc2", [False, True], ids=["dvc3-pointer", "dvc2-pointer"])
+def test_pointer_fields_survive_re_add_as_in_dvc(dvc2: bool) -> None:
+    """A pointer DVC wrote, with every field a user may add, re-added by DVC and by cpv:
+    byte-identical, unchanged data first (a DVC 2 pointer is kept), then changed data."""
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {side: Path(tmp, side) for side in ("dvc", "cpv")}
+        for root in roots.values():
+            (root / "models").mkdir(parents=True)
+            (root / "models" / "w.bin").write_bytes(b"weights v1\r\n" * 50)  # text: CRLF
+        dvc_add(roots["dvc"], ["models/w.bin"])
+        text = (roots["dvc"] / "models" / "w.bin.dvc").read_text()
+        if dvc2:  # DVC 2 hashed text with CRLF read as LF, and wrote no `hash:`
+            from dvc_data.hashfile.hash import file_md5
+
+            md5 = file_md5(os.fspath(roots["dvc"] / "models" / "w.bin"), name="md5-dos2unix")
+            text = re.sub(r"md5: \w+", f"md5: {md5}", text.replace("  hash: md5\n", ""))
+        text = "# written by hand\n" + text + FIELDS
+        for root in roots.values():
+            (root / "models" / "w.bin.dvc").write_text(text)
+        shutil.rmtree(roots["dvc"] / ".dvc" / "cache")  # as if the pointer came from a clone
+        ws = cpv_add(roots["cpv"], ["models/w.bin"])
+        for step in ("unchanged", "changed"):
+            if step == "changed":
+                for root in roots.values():
+                    (root / "models" / "w.bin").write_bytes(b"\0weights v2\n" * 70)
+            from dvc.repo import Repo
+
+            with Repo(os.fspath(roots["dvc"])) as repo:
+                repo.add([os.fspath(roots["dvc"] / "models" / "w.bin")])
+            ws.add(list(ws.config.dvc_artifacts))
+            got = (roots["cpv"] / "models" / "w.bin.dvc").read_text()
+            assert got == (roots["dvc"] / "models" / "w.bin.dvc").read_text()
+            assert (got == text) is (step == "unchanged")
+            assert snapshot(roots["cpv"]) == snapshot(roots["dvc"])
