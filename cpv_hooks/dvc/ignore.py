@@ -102,11 +102,12 @@ def _walk(
         if rules.ignored(f"{artifact}/{rel}", is_dir):
             continue
         if entry.name == IGNORE_FILE and not is_dir:
+            parent, _, name = artifact.rpartition("/")
             raise ValidationError(
                 f"{artifact}/{rel} is inside the tracked directory {artifact}, "
                 "where DVC refuses a .dvcignore",
-                f"move its patterns to {artifact.rpartition('/')[0] or '.'}/{IGNORE_FILE} "
-                f"(as {artifact.rpartition('/')[2]}/<pattern>)",
+                f"move its patterns to {parent or '.'}/{IGNORE_FILE} "
+                f"(as {name}/{prefix}<pattern>)",
             )
         if is_dir:
             if not entry.is_symlink():  # DVC skips a symlink to a directory
