@@ -10,6 +10,7 @@ from pathlib import Path
 from conftest import BIN, git, run, write_model
 
 from cpv_hooks.dvc.cache import file_md5
+from cpv_hooks.push import verify_remote
 
 CPV_YAML = """team: vision
 model: resnet50
@@ -97,6 +98,7 @@ def test_dvc_fields_remote_and_dvc2_pointers_survive_a_version(make_repo, tmp_pa
     assert dvc_uncommitted(repo) == {}
     git(repo, "push", "-q", "origin", "main")
     assert (other / "files" / "md5" / md5[:2] / md5[2:]).read_bytes() == v2
+    assert verify_remote(repo) == []  # each pointer's data looked for on its own remote
 
 
 def test_local_remote_objects_follow_the_umask(make_repo) -> None:
@@ -148,6 +150,9 @@ def test_dvc_settings_at_every_level_are_honoured(make_repo, s3, isolated_env) -
     (repo / "metrics.log").write_text("acc: 0.2\n")
     git(repo, "commit", "-am", "v2")
     assert file_md5(obj) == md5 and (repo / "model.bin").stat().st_nlink == 2
+    git(repo, "checkout", "-q", "HEAD~1")  # the post-checkout hook links v1 back
+    assert (repo / "model.bin").stat().st_ino == obj.stat().st_ino
+    git(repo, "checkout", "-q", "main")
     git(repo, "push", "-q", "origin", "main")
     key = f"vision/resnet50/files/md5/{md5[:2]}/{md5[2:]}"
     head = s3.server.client().head_object(Bucket=s3.bucket, Key=key)

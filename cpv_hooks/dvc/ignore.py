@@ -106,8 +106,7 @@ def _walk(
             raise ValidationError(
                 f"{artifact}/{rel} is inside the tracked directory {artifact}, "
                 "where DVC refuses a .dvcignore",
-                f"move its patterns to {parent or '.'}/{IGNORE_FILE} "
-                f"(as {name}/{prefix}<pattern>)",
+                f"move its patterns to {parent or '.'}/{IGNORE_FILE} (as {name}/{prefix}<pattern>)",
             )
         if is_dir:
             if not entry.is_symlink():  # DVC skips a symlink to a directory
