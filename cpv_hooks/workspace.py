@@ -49,6 +49,14 @@ def signature(root: Path, rel: str) -> str | None:
     return "d:" + digest.hexdigest()
 
 
+def _previous(text: str | None, where: str) -> Pointer | None:
+    """The pointer being replaced, if it is a readable one (a broken one is simply replaced)."""
+    try:
+        return None if text is None else parse_pointer(text, where)
+    except DVCError:
+        return None
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
@@ -201,32 +209,45 @@ class Workspace:
                 path = self.root / art.path
                 old = self.pointer_bytes(art)
                 old_text = None if old is None else old.decode("utf-8", "replace")
-                if path.is_dir():
+                prev = _previous(old_text, art.pointer)
+                if prev is not None and prev.legacy and self._kept_legacy(art, cache, prev):
+                    ptr = prev  # DVC keeps a DVC 2 pointer until the data changes
+                elif path.is_dir():
                     ptr = self._add_dir(art, cache, written)
                 else:
-                    ptr = self._add_file(art, cache, written, old_text)
+                    ptr = self._add_file(art, cache, written)
                 with open(self.root / art.pointer, "w", encoding="utf-8") as fh:
                     fh.write(pointer_text(ptr, old_text))
                 self._ignore(art)
             self.remember(written)  # one write of the record, however many files were stored
             self._record(arts)
 
-    def _add_file(
-        self, art: Artifact, cache: Cache, written: list[Obj], old: str | None
-    ) -> Pointer:
+    def _add_file(self, art: Artifact, cache: Cache, written: list[Obj]) -> Pointer:
         path = self.root / art.path
-        size = path.stat().st_size
-        try:
-            prev = None if old is None else parse_pointer(old, art.pointer)
-        except DVCError:
-            prev = None  # a broken pointer is simply replaced
-        if prev and prev.legacy and prev.size == size and legacy_md5(path) == prev.md5:
-            # a DVC 2 pointer whose data did not change: DVC keeps it, in its old cache layout
-            cache.store(path, prev.md5, legacy=True)
-            return prev
         md5 = file_md5(path)
         self._store(cache, path, md5, written)
-        return Pointer(pointer_path(art.pointer), md5, size)
+        return Pointer(pointer_path(art.pointer), md5, path.stat().st_size)
+
+    def _kept_legacy(self, art: Artifact, cache: Cache, prev: Pointer) -> bool:
+        """True when the DVC 2 pointer ``prev`` still names the artifact's data (DVC 2's
+        hash: text files with CRLF read as LF); its objects then go to DVC 2's layout."""
+        path = self.root / art.path
+        if not path.is_dir():
+            if prev.is_dir or prev.size != path.stat().st_size or legacy_md5(path) != prev.md5:
+                return False
+            cache.store(path, prev.md5, legacy=True)
+            return True
+        if not prev.is_dir:
+            return False
+        files = sorted(rel for rel, _ in walk(self.root, art.path))
+        entries = [{"md5": legacy_md5(path / rel), "relpath": rel} for rel in files]
+        listing = json.dumps(entries, sort_keys=True).encode()  # DVC 2's .dir: DVC 3's format
+        if hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir" != prev.md5:
+            return False
+        for entry in entries:
+            cache.store(path / entry["relpath"], entry["md5"], legacy=True)
+        cache.write(prev.md5, listing, legacy=True)
+        return True
 
     def _add_dir(self, art: Artifact, cache: Cache, written: list[Obj]) -> Pointer:
         base = self.root / art.path

@@ -138,9 +138,9 @@ class Cache:
                 os.chmod(path, 0o2775)
                 path = path.parent
 
-    def write(self, md5: str, data: bytes) -> None:
-        """Store ``data`` (a ``.dir`` listing) as object ``md5``."""
-        dest = self.dir / object_key(md5)
+    def write(self, md5: str, data: bytes, legacy: bool = False) -> None:
+        """Store ``data`` (a ``.dir`` listing) as object ``md5`` (in DVC 2's layout)."""
+        dest = self.legacy_path(md5) if legacy else self.dir / object_key(md5)
         if not dest.exists():
             self._makedirs(dest.parent)
             tmp = dest.with_name(f".cpv-tmp-{dest.name}")
@@ -156,7 +156,7 @@ class Cache:
         the work tree file then becomes such a link to it (and so read-only too). ``legacy``
         stores it in DVC 2's layout.
         """
-        dest = self.dir / (legacy_key(md5) if legacy else object_key(md5))
+        dest = self.legacy_path(md5) if legacy else self.dir / object_key(md5)
         if not dest.exists():
             self._makedirs(dest.parent)
             tmp = dest.with_name(f".cpv-tmp-{dest.name}")
