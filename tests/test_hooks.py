@@ -25,9 +25,9 @@ def test_noop_pre_commit_does_not_import_dvc(make_repo) -> None:
     code = (
         "import sys; from cpv_hooks.hooks import pre_commit; rc = pre_commit.main([]); "
         "print(rc, *(m in sys.modules for m in "
-        "('dvc', 'dvc_data', 'boto3', 'ruamel.yaml', 'configobj', 'pathspec')))"
+        "('dvc', 'dvc_data', 'boto3', 'ruamel.yaml', 'configobj', 'pathspec', 'platformdirs')))"
     )
-    assert run(sys.executable, "-c", code, cwd=repo).stdout.split() == ["0"] + ["False"] * 6
+    assert run(sys.executable, "-c", code, cwd=repo).stdout.split() == ["0"] + ["False"] * 7
 
 
 def test_pre_commit_entry_point_adds_and_stages(make_repo, monkeypatch: pytest.MonkeyPatch) -> None:
