@@ -494,7 +494,7 @@ def fetch(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> None:
         objs,
         [o.size for o in objs],
         lambda o, p: _verified(
-            cache.path(o.md5), o, lambda t: remote.download(o, t, p), remote.url, 0o444
+            cache.destination(o), o, lambda t: remote.download(o, t, p), remote.url, 0o444
         ),
         f"downloading from {remote.url}",
     )

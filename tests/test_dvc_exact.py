@@ -85,6 +85,7 @@ def test_dvc_fields_remote_and_dvc2_pointers_survive_a_version(make_repo, tmp_pa
     git(repo, "commit", "-am", "v1 by DVC 2")
     assert (repo / "model.bin.dvc").read_text() == legacy  # unchanged data: kept as it is
 
+    old_md5 = md5
     v2 = write_model(repo / "model.bin", seed=2)
     (repo / "metrics.log").write_text("acc: 0.2\n")
     git(repo, "commit", "-am", "v2")
@@ -99,6 +100,14 @@ def test_dvc_fields_remote_and_dvc2_pointers_survive_a_version(make_repo, tmp_pa
     git(repo, "push", "-q", "origin", "main")
     assert (other / "files" / "md5" / md5[:2] / md5[2:]).read_bytes() == v2
     assert verify_remote(repo) == []  # each pointer's data looked for on its own remote
+
+    # the DVC 2 version comes back from DVC 2's layout on the remote into DVC 2's cache layout
+    assert (other / old_md5[:2] / old_md5[2:]).read_bytes() == v1
+    legacy = repo / ".dvc" / "cache" / old_md5[:2] / old_md5[2:]
+    legacy.unlink()
+    git(repo, "checkout", "-q", "HEAD~1")
+    assert (repo / "model.bin").read_bytes() == v1 and legacy.read_bytes() == v1
+    assert dvc_uncommitted(repo) == {}
 
 
 def test_local_remote_objects_follow_the_umask(make_repo) -> None:

@@ -140,7 +140,7 @@ class Cache:
 
     def write(self, md5: str, data: bytes, legacy: bool = False) -> None:
         """Store ``data`` (a ``.dir`` listing) as object ``md5`` (in DVC 2's layout)."""
-        dest = self.legacy_path(md5) if legacy else self.dir / object_key(md5)
+        dest = self.destination(Obj(md5, legacy=legacy))
         if not dest.exists():
             self._makedirs(dest.parent)
             tmp = dest.with_name(f".cpv-tmp-{dest.name}")
@@ -156,7 +156,7 @@ class Cache:
         the work tree file then becomes such a link to it (and so read-only too). ``legacy``
         stores it in DVC 2's layout.
         """
-        dest = self.legacy_path(md5) if legacy else self.dir / object_key(md5)
+        dest = self.destination(Obj(md5, legacy=legacy))
         if not dest.exists():
             self._makedirs(dest.parent)
             tmp = dest.with_name(f".cpv-tmp-{dest.name}")
@@ -183,6 +183,10 @@ class Cache:
         if not path.exists() and self.legacy_path(md5).exists():
             return self.legacy_path(md5)
         return path
+
+    def destination(self, obj: Obj) -> Path:
+        """Where a fetched object goes: DVC 2's layout for a DVC 2 pointer's, as DVC puts it."""
+        return self.legacy_path(obj.md5) if obj.legacy else self.dir / object_key(obj.md5)
 
     def legacy_path(self, md5: str) -> Path:
         """Where DVC 2 kept an object: ``<2 hex>/<30 hex>`` at the cache's top."""
