@@ -18,7 +18,6 @@ from pathlib import Path
 from cpv_hooks.errors import ConfigError
 
 Config = dict[str, dict[str, str]]
-LEVELS = ("system", "global", "repo", "local")
 _NAMED = re.compile(r'^\s*(remote|machine|db)\s*"(.*)"\s*$')
 _PATHS = {"cache": ("dir",), "remote": ("url", "credentialpath", "configpath", "keyfile")}
 
@@ -55,8 +54,9 @@ def load_file(path: Path) -> Config:
     for section, values in raw.items():
         if not isinstance(values, dict):
             continue  # a value outside any section: DVC's schema rejects it too
+        section = section.lower()  # as DVC: remote names too
         match = _NAMED.match(section)
-        kind = match.group(1) if match else section.lower()
+        kind = match.group(1) if match else section
         key = f"{kind}:{match.group(2)}" if match else kind
         flat = {k.lower(): _text(v) for k, v in values.items() if not isinstance(v, dict)}
         for name in _PATHS.get(kind, ()):
