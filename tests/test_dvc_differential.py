@@ -270,3 +270,45 @@ def _legacy_listings(roots: dict[str, Path]) -> set[str]:
         for k in snapshot(roots["dvc"])
         if k.endswith(".dir") and "/files/" not in k and k not in cpv
     }
+
+
+def test_config_levels_are_read_as_dvc_reads_them(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """DVC's four config levels, quoting, inline comments, `~` and relative paths: cpv's
+    reading against DVC's own Config."""
+    from dvc.config import Config
+
+    from cpv_hooks.dvc.config import load
+
+    levels = {
+        "system": "[cache]\n    dir = /srv/dvc-cache\n[core]\n    remote = sys\n"
+        "['remote \"sys\"']\n    url = /srv/remote\n",
+        "global": "[cache]\n    dir = ~/team-cache  # the team's\n"
+        "['remote \"g\"']\n    url = ../rel-remote\n",
+        "repo": '[core]\n    remote = "Main"\n[\'remote "main"\']\n    url = s3://bucket/x\n'
+        '    endpointurl = "http://127.0.0.1:9"  # local\n    sse = AES256\n'
+        "['remote \"other\"']\n    url = ../../storage\n",
+        "local": '[\'remote "main"\']\n    profile = dev\n[cache]\n    type = "hardlink,copy"\n'
+        "    shared = group\n",
+    }
+    root = tmp_path / "repo"
+    paths = {
+        "system": tmp_path / "system" / "config",
+        "global": tmp_path / "global" / "config",
+        "repo": root / ".dvc" / "config",
+        "local": root / ".dvc" / "config.local",
+    }
+    for level, text in levels.items():
+        paths[level].parent.mkdir(parents=True, exist_ok=True)
+        paths[level].write_text(text)
+    monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(tmp_path / "system"))
+    monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(tmp_path / "global"))
+    theirs = Config(dvc_dir=str(root / ".dvc"))
+    ours = load(root)
+    assert ours["cache"]["dir"] == str(theirs["cache"]["dir"])
+    assert ours["cache"]["type"].split(",") == theirs["cache"]["type"]
+    assert ours["cache"]["shared"] == theirs["cache"]["shared"]
+    assert ours["core"]["remote"] == theirs["core"]["remote"] == "main"
+    for name, remote in theirs["remote"].items():
+        mine = ours[f"remote:{name}"]
+        assert mine == {k: str(remote[k]) for k in mine}  # (DVC adds its defaults too)
+    assert {k for k in ours if k.startswith("remote:")} == {f"remote:{n}" for n in theirs["remote"]}

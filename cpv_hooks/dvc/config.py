@@ -62,6 +62,8 @@ def load_file(path: Path) -> Config:
         for name in _PATHS.get(kind, ()):
             if name in flat:
                 flat[name] = _resolve(path.parent, flat[name])
+        if kind == "core" and "remote" in flat:
+            flat["remote"] = flat["remote"].lower()  # DVC's schema: Lower
         out[key] = flat
     return out
 
