@@ -24,6 +24,7 @@ from typing import Any
 from cpv_hooks import config as cfg
 from cpv_hooks.dvc.cache import Cache, file_md5
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
+from cpv_hooks.dvc.safety import links_out, resolve_inside
 from cpv_hooks.errors import (
     CheckpointNotFoundError,
     GitError,
@@ -32,7 +33,7 @@ from cpv_hooks.errors import (
 )
 from cpv_hooks.manifest import Manifest
 from cpv_hooks.push import RefUpdate, publish
-from cpv_hooks.repo import ZERO_SHA, Artifact, Git, load_repo_config, validate_name
+from cpv_hooks.repo import REPO_CONFIG, ZERO_SHA, Artifact, Git, load_repo_config, validate_name
 from cpv_hooks.storage import DISK_FULL, cache_dir, disk_full, export, open_remote
 from cpv_hooks.tagging import read_manifest, read_manifests, tag_commit
 from cpv_hooks.versions import Directive, Kind, latest, parse_version, tag_for
@@ -295,11 +296,11 @@ class _Checkpoints:
         art = self._artifacts(kind)[0]
         self._check_version(kind, kwargs.get("version_tag"))
         with self._workspace().locked():  # copy in + commit: one step for other processes
+            log = load_repo_config(self.repo_path).metrics
+            log_path = resolve_inside(self.repo_path, log, f"{REPO_CONFIG} metrics")
             placed = (art,) if source is not None and self.place(art, source, opts) else ()
             if metrics is not None and not opts.dry_run:
-                conf = load_repo_config(self.repo_path)
-                lines = "".join(f"{k}: {float(v)}\n" for k, v in metrics.items())
-                (self.repo_path / conf.metrics).write_text(lines)
+                log_path.write_text("".join(f"{k}: {float(v)}\n" for k, v in metrics.items()))
             message = kwargs.get("message") or _message(kind, source, metrics)
             plan = self.commit_version(kind, message, kwargs.get("version_tag"), opts, placed)
         self.last_plan = plan
@@ -346,10 +347,15 @@ class _Checkpoints:
         Returns whether anything was (or, under dry_run, would be) replaced.
         """
         src = Path(source).expanduser().resolve()
-        dest = self.repo_path / art.path
+        dest = resolve_inside(self.repo_path, art.path, art.path)
         if not src.exists():
             raise ValidationError(
                 f"{src} does not exist", "give the path of the new file or directory"
+            )
+        for link, target in links_out(src, src):
+            raise ValidationError(
+                f"{link} is a symlink to {target}, outside {src}: cpv copies no file from there",
+                "copy the file in instead of linking it, or remove the link",
             )
         if src == dest.resolve() or _same_file(src, dest):
             return False
@@ -668,7 +674,9 @@ def export_from_url(
         args = ["clone", "-q", "--depth", "1", "--no-checkout"] + (
             ["--branch", name] if name else []
         )
-        proc = subprocess.run(["git", *args, url, str(clone)], capture_output=True, text=True)
+        proc = subprocess.run(
+            ["git", *args, "--", url, str(clone)], capture_output=True, text=True, errors="replace"
+        )
         if proc.returncode != 0:
             last = proc.stderr.strip().splitlines()[-1:] or [""]
             raise GitError(

@@ -11,10 +11,15 @@ from typing import Any, TypeVar
 
 import click
 
-from cpv_hooks.errors import CPVError
+from cpv_hooks.errors import CPVError, printable
 from cpv_hooks.versions import Kind
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def echo(message: str = "", err: bool = False) -> None:
+    """Print a message, control characters escaped: data from a repo may hold any."""
+    click.echo(printable(message), err=err)
 
 
 class CPVGroup(click.Group):
@@ -26,7 +31,7 @@ class CPVGroup(click.Group):
         except CPVError as exc:
             if ctx.obj and ctx.obj.get("verbose"):
                 traceback.print_exc()
-            click.echo(f"cpv: error: {exc}", err=True)
+            echo(f"cpv: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
 
 
@@ -101,7 +106,7 @@ def init(
         aws_credential_path=aws_credential_path,
         git_remote_url=git_remote_url,
     )
-    click.echo(f"created {path}")
+    echo(f"created {path}")
 
 
 @cli.command()
@@ -113,7 +118,7 @@ def install(path: Path | None) -> None:
     report = do_install(path)
     fetched = f", fetched {report.fetched} object(s)" if report.fetched else ""
     restored = ", ".join(report.restored) or "nothing to check out"
-    click.echo(f"hooks installed; {restored}{fetched}")
+    echo(f"hooks installed; {restored}{fetched}")
 
 
 @cli.command()
@@ -124,7 +129,7 @@ def retag(tag: str, remote: str) -> None:
     from cpv_hooks.repo import find_root
     from cpv_hooks.tagging import retag as do_retag
 
-    click.echo(f"{tag} -> {do_retag(find_root(), tag, remote)}")
+    echo(f"{tag} -> {do_retag(find_root(), tag, remote)}")
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -146,7 +151,7 @@ repo_option = click.option(
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    echo(json.dumps(data, indent=2, default=str))
 
 
 def _opts(ctx: click.Context, **extra: Any) -> dict[str, Any]:
@@ -193,15 +198,13 @@ def _print_plan(plan: Any, what: str) -> None:
         return
     if plan.dry_run:
         changed = ", ".join(plan.changed) or "nothing new"
-        click.echo(
-            f"dry run: would version {changed} as {', '.join(plan.tags) or '-'}; nothing changed"
-        )
+        echo(f"dry run: would version {changed} as {', '.join(plan.tags) or '-'}; nothing changed")
         return
     if not plan.tags:
-        click.echo("already there: nothing to version")
+        echo("already there: nothing to version")
         return
     sent = f", uploaded {plan.upload_objects} object(s)" if plan.upload_objects else ""
-    click.echo(f"{what} {', '.join(plan.tags)}{sent}")
+    echo(f"{what} {', '.join(plan.tags)}{sent}")
 
 
 def _print_versions(versions: list[Any], as_json: bool) -> None:
@@ -209,11 +212,11 @@ def _print_versions(versions: list[Any], as_json: bool) -> None:
         _echo_json([v.model_dump(by_alias=True) for v in versions])
         return
     if not versions:
-        click.echo("no versions yet")
+        echo("no versions yet")
     for v in versions:
         size = sum(a.size for a in v.artifacts.values())
         metrics = " ".join(f"{k}={val:g}" for k, val in list(v.metrics.items())[:4])
-        click.echo(
+        echo(
             f"{v.tag:<12} {v.date[:19]:<19}  {size / 1e6:>9.2f} MB  {v.message[:40]:<40} {metrics}"
         )
 
@@ -222,13 +225,13 @@ def _print_info(meta: dict[str, Any], as_json: bool) -> None:
     if as_json:
         _echo_json(meta)
         return
-    click.echo(f"{meta['tag']}  ({meta['kind']} version, commit {meta['commit'][:10]})")
-    click.echo(f"date:    {meta['date']}\nauthor:  {meta['author']}\nmessage: {meta['message']}")
+    echo(f"{meta['tag']}  ({meta['kind']} version, commit {meta['commit'][:10]})")
+    echo(f"date:    {meta['date']}\nauthor:  {meta['author']}\nmessage: {meta['message']}")
     for path, art in meta["artifacts"].items():
         files = f", {art['nfiles']} files" if art.get("nfiles") is not None else ""
-        click.echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
+        echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
     for key, value in meta.get("metrics", {}).items():
-        click.echo(f"metric {key}: {value:g}")
+        echo(f"metric {key}: {value:g}")
 
 
 # -- shared commands of `cpv model` and `cpv data` ------------------------------------
@@ -302,7 +305,7 @@ def _kind_group(kind: Kind) -> click.Group:
         else:
             done = _manager(ctx, KIND_CLASS[kind]).export(kind, tag, output_dir, **opts)
         for dest, ptr, name in done:
-            click.echo(f"{name}: {dest} (md5 {ptr.md5} verified)")
+            echo(f"{name}: {dest} (md5 {ptr.md5} verified)")
 
     @group.command(
         name="list-tags", help=f"List {kind} versions from the tags (no checkout, no S3)."
@@ -390,19 +393,19 @@ def diff_cmd(a: str, b: str, as_json: bool) -> None:
     if as_json:
         _echo_json(result)
         return
-    click.echo(f"{a} -> {b}")
+    echo(f"{a} -> {b}")
     for key, m in result["metrics"].items():
         delta = f" ({m['delta']:+g})" if m["delta"] is not None else ""
-        click.echo(f"metric {key}: {m['from']} -> {m['to']}{delta}")
+        echo(f"metric {key}: {m['from']} -> {m['to']}{delta}")
     for path, art in result["artifacts"].items():
         if not art["changed"]:
-            click.echo(f"{path}: unchanged")
+            echo(f"{path}: unchanged")
             continue
         sizes = " -> ".join(str(x["size"]) if x else "none" for x in (art["from"], art["to"]))
-        click.echo(f"{path}: changed, size {sizes}")
+        echo(f"{path}: changed, size {sizes}")
         for what in ("added", "removed", "modified"):
             for name in art.get(what, []):
-                click.echo(f"  {what}: {name}")
+                echo(f"  {what}: {name}")
 
 
 # -- configuration --------------------------------------------------------------------
@@ -430,7 +433,7 @@ def aws_config(
     from cpv_hooks.scaffold import configure_remote
 
     settings = CPVConfig().setup_aws_profile(credential_path, profile, bucket, region, endpoint_url)
-    click.echo(
+    echo(
         f"stored S3 settings: bucket {settings.bucket}, region {settings.region}"
         + (f", profile {settings.profile}" if settings.profile else "")
     )
@@ -444,7 +447,7 @@ def aws_config(
 
         name = load_dvc_config(root).get("core", {}).get("remote", "myremote")
         url = configure_remote(root, conf.team, conf.model, name, settings)
-        click.echo(
+        echo(
             f"this repo's data now goes to {url}: run `cpv validate`, commit .dvc/config "
             "and `git push`"
         )
@@ -463,11 +466,11 @@ def bitbucket_config(keygen_filename: str | None, user: str | None, no_test: boo
 
     setup, test = CPVConfig().setup_bitbucket_ssh(keygen_filename, user, test=not no_test)
     made = "created" if setup.created_key else "reusing"
-    click.echo(f"{made} key {setup.key_path}; {setup.config_path} has the {setup.host} entry")
-    click.echo(f"add this public key at {KEYS_PAGE}:\n{setup.public_key}")
+    echo(f"{made} key {setup.key_path}; {setup.config_path} has the {setup.host} entry")
+    echo(f"add this public key at {KEYS_PAGE}:\n{setup.public_key}")
     if test is not None:
         ok, detail = test
-        click.echo(f"{'PASS' if ok else 'FAIL'} ssh {setup.host}: {detail}")
+        echo(f"{'PASS' if ok else 'FAIL'} ssh {setup.host}: {detail}")
 
 
 @cli.command()
@@ -481,7 +484,7 @@ def validate(as_json: bool) -> None:
         _echo_json([c.__dict__ for c in checks])
     else:
         for c in checks:
-            click.echo(f"{'PASS' if c.ok else 'FAIL'} {c.name}: {c.detail}")
+            echo(f"{'PASS' if c.ok else 'FAIL'} {c.name}: {c.detail}")
     if not all(c.ok for c in checks):
         raise click.exceptions.Exit(1)
 
@@ -494,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        echo("aborted", err=True)
         return 1
     return code if isinstance(code, int) else 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import sys
 from collections.abc import Iterable, Iterator
@@ -27,6 +28,7 @@ from cpv_hooks.dvc.pointers import (
     pointer_path,
     pointer_text,
 )
+from cpv_hooks.dvc.safety import links_out, resolve_inside
 from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 
@@ -45,7 +47,7 @@ def signature(root: Path, rel: str) -> str | None:
         return f"f:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
     digest = hashlib.sha1(usedforsecurity=False)
     for name, fst in sorted(walk(root, rel)):
-        digest.update(f"{name}\0{fst.st_size}:{fst.st_mtime_ns}:{fst.st_ino}\n".encode())
+        digest.update(os.fsencode(f"{name}\0{fst.st_size}:{fst.st_mtime_ns}:{fst.st_ino}\n"))
     return "d:" + digest.hexdigest()
 
 
@@ -161,25 +163,16 @@ class Workspace:
     def check_artifacts(self, arts: Iterable[Artifact]) -> None:
         """Refuse symlinks leaving the repo (but for ``cache.type symlink`` ones into the
         cache), and model files outside the size limits."""
-        root = self.root.resolve()
         for art in arts:
             path = self.root / art.path
-            links = (
-                [path]
-                if not path.is_dir() or path.is_symlink()
-                else [
-                    path / rel for rel, _ in walk(self.root, art.path) if (path / rel).is_symlink()
-                ]
-            )
-            for link in links:
-                target = link.resolve()
-                if link.is_symlink() and not (
-                    target.is_relative_to(root) or target.is_relative_to(self.cache().dir.resolve())
-                ):
-                    raise ValidationError(
-                        f"{link.relative_to(self.root)} is a symlink to {target}, outside the repo",
-                        f"copy the file in instead: cp --remove-destination {target} {link}",
-                    )
+            for link, target in links_out(path, self.root):
+                if target.is_relative_to(os.path.realpath(self.cache().dir)):
+                    continue  # a link DVC makes into its cache
+                raise ValidationError(
+                    f"{link.relative_to(self.root)} is a symlink to {target}, outside the repo",
+                    f"copy the file in instead: cp --remove-destination {target} {link}",
+                )
+            resolve_inside(self.root, art.path, art.path)  # its directory may be a link out
             if art.kind == "model" and not path.is_dir():
                 self.check_size(path, art.path)
 
@@ -349,7 +342,7 @@ class Workspace:
     def _checkout(self, art: Artifact, ptr: Pointer) -> None:
         """Put the cached content of ``ptr`` at ``art``'s path, as ``dvc checkout`` does."""
         cache = self.cache()
-        dest = self.root / art.path
+        dest = resolve_inside(self.root, art.path, art.pointer)
         if not ptr.is_dir:
             if dest.is_dir() and not dest.is_symlink():
                 shutil.rmtree(dest)
@@ -362,6 +355,8 @@ class Workspace:
         dest.mkdir(parents=True, exist_ok=True)
         known = self._file_records(art)
         wanted = {e["relpath"]: e["md5"] for e in cache.dir_entries(ptr.md5)}
+        for parent in {posixpath.dirname(rel) for rel in wanted} - {""}:
+            resolve_inside(self.root, f"{art.path}/{parent}", art.pointer)
         records = {}
         for rel, _ in list(walk(self.root, art.path)):
             if rel not in wanted:

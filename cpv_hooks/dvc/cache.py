@@ -8,13 +8,15 @@ Objects named by DVC 2 pointers keep DVC 2's layout (``<2 hex>/<30 hex>``) and h
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cpv_hooks.dvc import safety
 from cpv_hooks.dvc.pointers import Pointer
 from cpv_hooks.errors import ConfigError, DVCError
 
@@ -93,8 +95,9 @@ def _link(kind: str, src: Path, dest: Path) -> None:
     else:  # reflink
         import fcntl
 
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
-            with open(src, "rb") as fin, open(dest, "wb") as fout:
+            with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
                 fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
         except OSError:
             dest.unlink(missing_ok=True)
@@ -113,6 +116,18 @@ def _link_first(kinds: tuple[str, ...], src: Path, dest: Path) -> str:
             continue
     shutil.copyfile(src, dest)
     return "copy"
+
+
+@contextmanager
+def _replacing(dest: Path) -> Iterator[Path]:
+    """A unique temporary name beside ``dest`` (caches are shared between repos and
+    processes): it replaces ``dest`` if the block succeeds and is removed on any failure."""
+    tmp = dest.with_name(f".cpv-tmp-{uuid.uuid4().hex}")
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class Cache:
@@ -143,10 +158,9 @@ class Cache:
         dest = self.destination(Obj(md5, legacy=legacy))
         if not dest.exists():
             self._makedirs(dest.parent)
-            tmp = dest.with_name(f".cpv-tmp-{dest.name}")
-            tmp.write_bytes(data)
-            os.chmod(tmp, CACHE_MODE)
-            os.replace(tmp, dest)
+            with _replacing(dest) as tmp:
+                tmp.write_bytes(data)
+                os.chmod(tmp, CACHE_MODE)
 
     def store(self, src: Path, md5: str, legacy: bool = False) -> None:
         """Make the file ``src`` object ``md5``, as ``dvc add`` does with the cache's types.
@@ -159,10 +173,9 @@ class Cache:
         dest = self.destination(Obj(md5, legacy=legacy))
         if not dest.exists():
             self._makedirs(dest.parent)
-            tmp = dest.with_name(f".cpv-tmp-{dest.name}")
-            _link_first(tuple(k for k in self.links if k != "symlink"), src, tmp)
-            os.chmod(tmp, CACHE_MODE)
-            os.replace(tmp, dest)
+            with _replacing(dest) as tmp:
+                _link_first(tuple(k for k in self.links if k != "symlink"), src, tmp)
+                os.chmod(tmp, CACHE_MODE)
         if self.linked and not (src.is_symlink() or os.path.samefile(src, dest)):
             self.place(md5, src)
 
@@ -171,11 +184,9 @@ class Cache:
         checkout``): a link shares the read-only object, a clone or copy is writable."""
         source = self.path(md5)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".cpv-tmp-{target.name}")
-        tmp.unlink(missing_ok=True)
-        if _link_first(self.links, source, tmp) in ("reflink", "copy"):
-            os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, target)
+        with _replacing(target) as tmp:
+            if _link_first(self.links, source, tmp) in ("reflink", "copy"):
+                os.chmod(tmp, FILE_MODE)
 
     def path(self, md5: str) -> Path:
         """Where the object is: DVC 3's layout, or DVC 2's when only that one has it."""
@@ -196,14 +207,15 @@ class Cache:
         return self.path(md5).exists()
 
     def dir_entries(self, md5: str) -> list[dict[str, str]]:
-        """The listing stored in a ``.dir`` object."""
+        """The listing stored in a ``.dir`` object, every md5 and relpath checked."""
+        where = f"directory listing {md5}"
         try:
-            entries = json.loads(self.path(md5).read_text())
+            entries = safety.loads_json_limited(self.path(md5).read_bytes(), where)
             assert isinstance(entries, list)
-            return entries
-        except (OSError, ValueError, AssertionError) as exc:
+            return [_entry(e, where) for e in entries]
+        except (OSError, AssertionError) as exc:
             raise DVCError(
-                f"directory listing {md5} is missing or corrupt in the local cache",
+                f"{where} is missing or corrupt in the local cache",
                 "fetch it again with `cpv install` (or `dvc pull`)",
             ) from exc
 
@@ -225,3 +237,13 @@ class Cache:
                 for entry in self.dir_entries(ptr.md5):
                     files[entry["md5"]] = Obj(entry["md5"], legacy=old)
         return list(files.values()), list(dirs.values())
+
+
+def _entry(entry: object, where: str) -> dict[str, str]:
+    """A listing entry whose md5 and relpath passed the gate."""
+    if not isinstance(entry, dict):
+        raise safety.refuse(where, f"entry {safety.shown(entry)} is not an object")
+    return {
+        "md5": safety.check_md5(entry.get("md5"), where),
+        "relpath": safety.check_relpath(entry.get("relpath"), where),
+    }
