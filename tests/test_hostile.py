@@ -18,9 +18,9 @@ import pytest
 from conftest import BIN, git, run, teammate, write_model
 
 import cpv_hooks
+from cpv_hooks.dvc.config import load as load_dvc_config
 from cpv_hooks.errors import RepositoryError
 from cpv_hooks.install import install_hooks
-from cpv_hooks.storage import read_dvc_config
 
 
 def test_no_code_from_the_repo_runs(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -163,7 +163,7 @@ def test_a_hostile_repo_cannot_reach_outside_the_clone(  # type: ignore[no-untyp
     git(attacker, "commit", "-qam", "other data")
     git(attacker, "push", "-q", "origin", "other-data")
     git(attacker, "config", "core.hooksPath", "/dev/null")  # the attacker skips every hook
-    remote = Path(read_dvc_config(attacker)["remote:myremote"]["url"])
+    remote = Path(load_dvc_config(attacker)["remote:myremote"]["url"])
     good = hashlib.md5(b"hello").hexdigest()
     up = "../" * 5  # from the victim's .dvc/cache/files/md5/ to tmp_path
     evil = {

@@ -489,9 +489,9 @@ def aws_config(
         return
     echo(f"stored {described}")
     if root is not None and conf is not None and in_repo:
-        from cpv_hooks.storage import read_dvc_config
+        from cpv_hooks.dvc.config import load as load_dvc_config
 
-        name = read_dvc_config(root).get("core", {}).get("remote", "myremote")
+        name = load_dvc_config(root).get("core", {}).get("remote", "myremote")
         url = configure_remote(root, conf.team, conf.model, name, settings)
         echo(
             f"this repo's data now goes to {url}: run `cpv validate`, commit .dvc/config "
