@@ -77,14 +77,25 @@ class S3rver:
 
     def start(self, timeout: float = 30) -> S3rver:
         self.data.mkdir(parents=True, exist_ok=True)
-        cmd = [str(self.install()), "-d", str(self.data), "-a", "127.0.0.1", "-p", str(self.port),
-               "--configure-bucket", BUCKET, "--silent"]
+        cmd = [
+            str(self.install()),
+            "-d",
+            str(self.data),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "--configure-bucket",
+            BUCKET,
+            "--silent",
+        ]
         # its listing continuation tokens use DES, which Node 17+ has only in OpenSSL's legacy
         # provider: without it every truncated listing (over 1000 keys) is an InternalError
         env = {**os.environ, "NODE_OPTIONS": "--openssl-legacy-provider"}
         log = open(self.data.parent / f"{self.data.name}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
@@ -112,16 +123,25 @@ def client(endpoint: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id=KEYS, aws_secret_access_key=KEYS,
-                        config=Config(max_pool_connections=32))
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=KEYS,
+        aws_secret_access_key=KEYS,
+        config=Config(max_pool_connections=32),
+    )
 
 
 def parts(threads: int) -> Any:
     from boto3.s3.transfer import TransferConfig
 
-    return TransferConfig(multipart_threshold=PART, multipart_chunksize=PART,
-                          max_concurrency=threads, use_threads=True)
+    return TransferConfig(
+        multipart_threshold=PART,
+        multipart_chunksize=PART,
+        max_concurrency=threads,
+        use_threads=True,
+    )
 
 
 def delete_prefix(s3: Any, prefix: str) -> None:
@@ -139,8 +159,9 @@ def ranged_get(endpoint: str, big: Path, reps: int = 3) -> dict[str, float]:
     s3.upload_file(str(big), BUCKET, "ranged/big", Config=parts(8))
 
     def read(key: str) -> bytes:
-        data: bytes = s3.get_object(Bucket=BUCKET, Key=f"ranged/{key}",
-                                    Range=f"bytes=0-{PART - 1}")["Body"].read()
+        data: bytes = s3.get_object(
+            Bucket=BUCKET, Key=f"ranged/{key}", Range=f"bytes=0-{PART - 1}"
+        )["Body"].read()
         return data
 
     out = {}
@@ -166,8 +187,9 @@ class Result:
     rounds: dict[str, list[float]] = field(default_factory=dict)
 
 
-def interleave(reps: int, steps: dict[str, Step],
-               prepare: Callable[[int], object]) -> dict[str, list[float]]:
+def interleave(
+    reps: int, steps: dict[str, Step], prepare: Callable[[int], object]
+) -> dict[str, list[float]]:
     """Each round: prepare (untimed), then every step once, in order."""
     times: dict[str, list[float]] = {name: [] for name in steps}
     for i in range(reps):
@@ -185,15 +207,23 @@ def summarize(case: str, server: str, times: dict[str, list[float]]) -> Result:
     def speed(other: str) -> float:
         return statistics.median(o / c for o, c in zip(times[other], times["cpv"], strict=True))
 
-    return Result(case, server, med["cpv"], best, raw[best], med["dvc"], speed(best),
-                  speed("dvc"), raw, times)
+    return Result(
+        case, server, med["cpv"], best, raw[best], med["dvc"], speed(best), speed("dvc"), raw, times
+    )
 
 
 class Transfers:
     """The cases on one server; repos live under ``work``, the environment in ``env``."""
 
-    def __init__(self, name: str, server: Server, work: Path, env: dict[str, str],
-                 sizes: dict[str, int], reps: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        server: Server,
+        work: Path,
+        env: dict[str, str],
+        sizes: dict[str, int],
+        reps: int,
+    ) -> None:
         self.name, self.endpoint, self.sizes, self.reps = name, server.endpoint, sizes, reps
         self.work, self.env = work / name, env
         self.work.mkdir()
@@ -209,9 +239,22 @@ class Transfers:
         return remote
 
     def cpv_repo(self, name: str) -> Path:
-        self.sh(BIN / "cpv", "init", "-t", "bench", "-m", name, "-r", self.work / name,
-                "--git-remote-url", self.bare(name), "--s3-bucket", BUCKET,
-                "--s3-endpoint-url", self.endpoint)
+        self.sh(
+            BIN / "cpv",
+            "init",
+            "-t",
+            "bench",
+            "-m",
+            name,
+            "-r",
+            self.work / name,
+            "--git-remote-url",
+            self.bare(name),
+            "--s3-bucket",
+            BUCKET,
+            "--s3-endpoint-url",
+            self.endpoint,
+        )
         return self.work / name
 
     def dvc_repo(self, name: str, src: Path) -> Path:
@@ -242,16 +285,26 @@ class Transfers:
     def repoint(self, repo: Path, prefix: str) -> None:
         """Send the repo's DVC remote to an empty prefix (config.local, as a user would)."""
         name, _ = self.remote_url(repo)
-        self.sh(BIN / "dvc", "remote", "modify", "--local", name, "url",
-                f"s3://{BUCKET}/{prefix}", cwd=repo)
+        self.sh(
+            BIN / "dvc",
+            "remote",
+            "modify",
+            "--local",
+            name,
+            "url",
+            f"s3://{BUCKET}/{prefix}",
+            cwd=repo,
+        )
 
     def expect(self, prefix: str, at_least: int) -> None:
         """Fail unless the bench really stored that many objects under ``prefix``."""
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
         found = sum(len(page.get("Contents", [])) for page in pages)
         if found < at_least:
-            raise RuntimeError(f"{self.name}: {found} objects under {prefix}, expected "
-                               f"{at_least}: a transfer did nothing")
+            raise RuntimeError(
+                f"{self.name}: {found} objects under {prefix}, expected "
+                f"{at_least}: a transfer did nothing"
+            )
 
     # -- the cases ----------------------------------------------------------------------
 
@@ -276,12 +329,14 @@ class Transfers:
             with open(model, "rb") as fh:
                 self.s3.put_object(Bucket=BUCKET, Key="raw/put", Body=fh)
 
-        steps: dict[str, Step] = {"cpv": lambda: self.sh("git", "push", "-q", "origin", "main",
-                                                         cwd=repo),
-                                  "put_object": put}
+        steps: dict[str, Step] = {
+            "cpv": lambda: self.sh("git", "push", "-q", "origin", "main", cwd=repo),
+            "put_object": put,
+        }
         for n in THREADS:
-            steps[f"upload_file x{n}"] = partial(self.s3.upload_file, model, BUCKET,
-                                                 f"raw/up{n}", Config=parts(n))
+            steps[f"upload_file x{n}"] = partial(
+                self.s3.upload_file, model, BUCKET, f"raw/up{n}", Config=parts(n)
+            )
         steps["dvc"] = lambda: self.sh(BIN / "dvc", "push", "-q", cwd=dvc)
         times = interleave(self.reps, steps, prepare)
         self.expect(self.remote_url(repo)[1].removeprefix(f"s3://{BUCKET}/") + "/", self.reps + 1)
@@ -320,12 +375,15 @@ class Transfers:
                 raise RuntimeError(f"GET of {key}: md5 {digest.hexdigest()}, expected {md5}")
 
         steps: dict[str, Step] = {
-            "cpv": lambda: self.sh(BIN / "cpv", "model", "download", "--no-cache", "--force",
-                                   "-o", out, cwd=repo),
-            "GET + md5": get_md5}
+            "cpv": lambda: self.sh(
+                BIN / "cpv", "model", "download", "--no-cache", "--force", "-o", out, cwd=repo
+            ),
+            "GET + md5": get_md5,
+        }
         for n in THREADS:
-            steps[f"download_file x{n}"] = partial(self.s3.download_file, BUCKET, key,
-                                                   str(out / f"x{n}.bin"), Config=parts(n))
+            steps[f"download_file x{n}"] = partial(
+                self.s3.download_file, BUCKET, key, str(out / f"x{n}.bin"), Config=parts(n)
+            )
         steps["dvc"] = lambda: self.sh(BIN / "dvc", "pull", "-q", cwd=clone)
         times = interleave(self.reps, steps, prepare)
         for path in (out / "model.bin", clone / "model.bin", *out.glob("x*.bin")):
@@ -353,8 +411,9 @@ class Transfers:
 
         def put_all() -> None:
             def put(p: Path) -> None:
-                self.s3.put_object(Bucket=BUCKET, Key=f"files-raw/{rnd['i']}/{p.name}",
-                                   Body=p.read_bytes())
+                self.s3.put_object(
+                    Bucket=BUCKET, Key=f"files-raw/{rnd['i']}/{p.name}", Body=p.read_bytes()
+                )
 
             with ThreadPoolExecutor(32) as pool:
                 list(pool.map(put, paths))
@@ -362,7 +421,8 @@ class Transfers:
         steps: dict[str, Step] = {
             "cpv": lambda: self.sh("git", "push", "-q", "origin", "main", cwd=repo),
             "put_object x32": put_all,
-            "dvc": lambda: self.sh(BIN / "dvc", "push", "-q", cwd=dvc)}
+            "dvc": lambda: self.sh(BIN / "dvc", "push", "-q", cwd=dvc),
+        }
         times = interleave(self.reps, steps, prepare)
         for i in range(self.reps):
             for who in ("cpv", "raw", "dvc"):
@@ -374,14 +434,23 @@ def isolated_env(work: Path) -> dict[str, str]:
     """HOME, git config, cpv config and AWS identity of the bench, all inside ``work``."""
     home = work / "home"
     home.mkdir()
-    (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n"
-                                     "[init]\n\tdefaultBranch = main\n")
-    return {"HOME": str(home), "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-            "GIT_CONFIG_NOSYSTEM": "1", "XDG_CONFIG_HOME": str(home / ".config"),
-            "XDG_CACHE_HOME": str(home / ".cache"), "CPV_CONFIG_DIR": str(home / ".cpv"),
-            "AWS_ACCESS_KEY_ID": KEYS, "AWS_SECRET_ACCESS_KEY": KEYS,
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-            "DVC_NO_ANALYTICS": "1", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n"
+    )
+    return {
+        "HOME": str(home),
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "CPV_CONFIG_DIR": str(home / ".cpv"),
+        "AWS_ACCESS_KEY_ID": KEYS,
+        "AWS_SECRET_ACCESS_KEY": KEYS,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "DVC_NO_ANALYTICS": "1",
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
 
 
 @contextmanager
@@ -399,8 +468,14 @@ def serving(name: str, work: Path) -> Iterator[Server]:
         server.kill()
 
 
-def run(work: Path, sizes: dict[str, int], reps: int, servers: list[str],
-        cases: list[str], check_ranges: bool = True) -> dict[str, Any]:
+def run(
+    work: Path,
+    sizes: dict[str, int],
+    reps: int,
+    servers: list[str],
+    cases: list[str],
+    check_ranges: bool = True,
+) -> dict[str, Any]:
     """Every case on every server; returns the sanity figures and the results."""
     env = isolated_env(work)
     sanity: dict[str, dict[str, float]] = {}
@@ -425,11 +500,15 @@ def table(sanity: dict[str, dict[str, float]], results: list[Result]) -> str:
     lines = []
     for name, figures in sanity.items():
         (small, t_small), (big, t_big) = figures.items()
-        lines.append(f"sanity, {name}: one 16 MB ranged GET takes {t_small:.3f} s from a {small} "
-                     f"object, {t_big:.3f} s from a {big} object ({t_big / t_small:.1f}x)")
+        lines.append(
+            f"sanity, {name}: one 16 MB ranged GET takes {t_small:.3f} s from a {small} "
+            f"object, {t_big:.3f} s from a {big} object ({t_big / t_small:.1f}x)"
+        )
     if "moto" in sanity:
-        lines.append("  (moto reads the whole object for every ranged GET, so its parallel "
-                     "downloads are quadratic; s3rver reads only the range, as S3 does)")
+        lines.append(
+            "  (moto reads the whole object for every ranged GET, so its parallel "
+            "downloads are quadratic; s3rver reads only the range, as S3 does)"
+        )
     width = 34
     for case in dict.fromkeys(r.case for r in results):
         by = {r.server: r for r in results if r.case == case}
@@ -441,9 +520,11 @@ def table(sanity: dict[str, dict[str, float]], results: list[Result]) -> str:
             ("cpv speed vs dvc", lambda r: f"{r.speed_vs_dvc:.2f}x"),
         ]
         lines += ["", f"{case:<{width}}" + "".join(f"{s:<28}" for s in servers)]
-        lines += [f"  {label:<{width - 2}}" + "".join(f"{cell(by[s]):<28}" if s in by else ""
-                                                      for s in servers)
-                  for label, cell in cells]
+        lines += [
+            f"  {label:<{width - 2}}"
+            + "".join(f"{cell(by[s]):<28}" if s in by else "" for s in servers)
+            for label, cell in cells
+        ]
     lines.append("\nspeed = their time / cpv's time, median over rounds (above 1: cpv faster)")
     return "\n".join(line.rstrip() for line in lines)
 
@@ -455,21 +536,37 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", action="store_true", help="1 GB, 10,000 files")
     parser.add_argument("--reps", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--case", action="append", choices=CASES, help="only these cases")
-    parser.add_argument("--server", action="append", choices=("s3rver", "moto"),
-                        help="only these servers (default both)")
+    parser.add_argument(
+        "--server",
+        action="append",
+        choices=("s3rver", "moto"),
+        help="only these servers (default both)",
+    )
     args = parser.parse_args(argv)
     name = "full" if args.full else "quick"
     with tempfile.TemporaryDirectory(prefix="cpv-transfer-") as tmp:
-        out = run(Path(tmp), SIZES[name], args.reps, args.server or ["s3rver", "moto"],
-                  args.case or list(CASES))
+        out = run(
+            Path(tmp),
+            SIZES[name],
+            args.reps,
+            args.server or ["s3rver", "moto"],
+            args.case or list(CASES),
+        )
     print(table(out["sanity"], out["results"]))
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    payload = {"mode": name, "reps": args.reps, "date": stamp, "sizes": SIZES[name],
-               "sanity_ranged_get_s": out["sanity"],
-               "results": [asdict(r) for r in out["results"]]}
-    for path in (RESULTS / f"transfer-{name}-{stamp}.json",
-                 RESULTS / f"transfer-{name}-latest.json"):
+    payload = {
+        "mode": name,
+        "reps": args.reps,
+        "date": stamp,
+        "sizes": SIZES[name],
+        "sanity_ranged_get_s": out["sanity"],
+        "results": [asdict(r) for r in out["results"]],
+    }
+    for path in (
+        RESULTS / f"transfer-{name}-{stamp}.json",
+        RESULTS / f"transfer-{name}-latest.json",
+    ):
         path.write_text(json.dumps(payload, indent=2))
     return 0
 
