@@ -282,6 +282,19 @@ class Transfers:
         name = self.sh(BIN / "dvc", "config", "core.remote", cwd=repo).strip()
         return name, self.sh(BIN / "dvc", "config", f"remote.{name}.url", cwd=repo).strip()
 
+    def prefix(self, repo: Path) -> str:
+        """The key prefix of a repo's DVC remote in the bench bucket, ending in /."""
+        return self.remote_url(repo)[1].removeprefix(f"s3://{BUCKET}/").rstrip("/") + "/"
+
+    def model_repos(self, name: str) -> tuple[Path, Path]:
+        """A cpv repo with a model of the bench's size committed and pushed, and a plain
+        DVC repo with a copy of it added (not pushed)."""
+        repo = self.cpv_repo(name)
+        random_file(repo / "model.bin", self.sizes["model"])
+        self.commit(repo)
+        self.sh("git", "push", "-q", "origin", "main", cwd=repo)
+        return repo, self.dvc_repo(f"{name}-dvc", repo / "model.bin")
+
     def repoint(self, repo: Path, prefix: str) -> None:
         """Send the repo's DVC remote to an empty prefix (config.local, as a user would)."""
         name, _ = self.remote_url(repo)
@@ -311,11 +324,7 @@ class Transfers:
     def push(self) -> Result:
         """git push of a new model version vs raw uploads of it vs dvc push."""
         size = self.sizes["model"]
-        repo = self.cpv_repo("push")
-        random_file(repo / "model.bin", size)
-        self.commit(repo)
-        self.sh("git", "push", "-q", "origin", "main", cwd=repo)
-        dvc = self.dvc_repo("push-dvc", repo / "model.bin")
+        repo, dvc = self.model_repos("push")
         model = str(repo / "model.bin")
 
         def prepare(_: int) -> None:
@@ -339,23 +348,18 @@ class Transfers:
             )
         steps["dvc"] = lambda: self.sh(BIN / "dvc", "push", "-q", cwd=dvc)
         times = interleave(self.reps, steps, prepare)
-        self.expect(self.remote_url(repo)[1].removeprefix(f"s3://{BUCKET}/") + "/", self.reps + 1)
+        self.expect(self.prefix(repo), self.reps + 1)
         self.expect("dvc/push-dvc/", self.reps)
         return summarize(f"git push of a new {size >> 20} MB version", self.name, times)
 
     def download(self) -> Result:
         """cpv model download --no-cache vs raw GETs vs dvc pull into a fresh clone."""
         size = self.sizes["model"]
-        repo = self.cpv_repo("download")
-        random_file(repo / "model.bin", size)
-        self.commit(repo)
-        self.sh("git", "push", "-q", "origin", "main", cwd=repo)
-        dvc = self.dvc_repo("download-dvc", repo / "model.bin")
+        repo, dvc = self.model_repos("download")
         self.sh(BIN / "dvc", "push", "-q", cwd=dvc)
         info = json.loads(self.sh(BIN / "cpv", "model", "info", "--json", cwd=repo))
         md5 = info["artifacts"]["model.bin"]["md5"]
-        prefix = self.remote_url(repo)[1].removeprefix(f"s3://{BUCKET}/")
-        key = f"{prefix}/files/md5/{md5[:2]}/{md5[2:]}"
+        key = f"{self.prefix(repo)}files/md5/{md5[:2]}/{md5[2:]}"
         out, clone = self.work / "downloads", self.work / "download-clone"
 
         def prepare(_: int) -> None:
