@@ -126,14 +126,28 @@ def check_held_back_tags(
 
 
 def publish(
-    root: Path, updates: list[RefUpdate], remote_name: str, target: Remote | None = None
+    root: Path,
+    updates: list[RefUpdate],
+    remote_name: str,
+    target: Remote | None = None,
+    register: bool = True,
 ) -> PushResult:
-    """Validate the pushed tags, then upload the objects the pushed commits need."""
+    """Validate the pushed tags, upload the objects the pushed commits need, then (unless
+    ``register`` is false) publish the pushed versions to the registry."""
     git = Git(root)
     config = load_repo_config(root)
     check_tags(git, config, updates, remote_name)
     commits = commits_to_publish(git, updates, remote_name)
     check_held_back_tags(git, commits, updates, remote_name)
+    result = _upload(root, git, config, commits, target)
+    if register and config.dvc_artifacts:
+        record(root, updates, remote_name, target)
+    return result
+
+
+def _upload(
+    root: Path, git: Git, config: RepoConfig, commits: list[str], target: Remote | None
+) -> PushResult:
     if not commits:
         return PushResult(0, 0, 0, "")
     pointers = pointers_at(git, config, commits)
@@ -149,6 +163,35 @@ def publish(
         objects += len(need)
         urls.append(remote.url)
     return PushResult(len(commits), objects, sent, ", ".join(urls))
+
+
+def record(
+    root: Path,
+    updates: list[RefUpdate],
+    remote_name: str,
+    target: Remote | None = None,
+    sync: bool = True,
+) -> None:
+    """Publish the pushed version tags to the registry (their data is uploaded by now).
+
+    With ``sync`` the other entries are reconciled with the git remote, when it is
+    ``origin`` only: a push to a mirror must not mark the versions it lacks as deleted.
+    """
+    from cpv_hooks.errors import ConfigError
+    from cpv_hooks.registry import record_push
+
+    git = Git(root)
+    tags = {
+        u.remote_ref[len("refs/tags/") :]: u.local_sha
+        for u in updates
+        if u.remote_ref.startswith("refs/tags/") and parse_tag(u.remote_ref[len("refs/tags/") :])
+    }
+    try:
+        remote = target or open_remote(root)
+    except ConfigError:
+        return  # no DVC remote: no registry
+    origin = sync and remote_name == "origin" and "origin" in git.run("remote").split()
+    record_push(git, remote, tags, remote_name if origin else None)
 
 
 def heal_pushed(

@@ -559,3 +559,12 @@ def main(argv: list[str] | None = None) -> int:
         echo("cpv: interrupted", err=True)
         return INTERRUPTED
     return code if isinstance(code, int) else 0
+
+
+def _add_registry() -> None:
+    from cpv_hooks.cli.registry import registry
+
+    cli.add_command(registry)
+
+
+_add_registry()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from cpv_hooks.hooks import git_command_args, report
 from cpv_hooks.hooks.chain import pushed_blobs, scan_secrets
 from cpv_hooks.hooks.post_commit import say_healed
-from cpv_hooks.push import RefUpdate, heal_pushed, publish, push_tags
+from cpv_hooks.push import RefUpdate, heal_pushed, publish, push_tags, record
 from cpv_hooks.repo import ZERO_SHA, Git, find_root
 from cpv_hooks.stale import stale_message
 from cpv_hooks.workspace import Workspace
@@ -28,6 +28,11 @@ def _from_pre_commit_env(git: Git) -> list[RefUpdate]:
     remote_ref = env.get("PRE_COMMIT_REMOTE_BRANCH", local)
     to_ref = env.get("PRE_COMMIT_TO_REF") or git.run("rev-parse", local)
     return [RefUpdate(local, to_ref, remote_ref, env.get("PRE_COMMIT_FROM_REF") or ZERO_SHA)]
+
+
+def _tag_update(git: Git, tag: str) -> RefUpdate:
+    ref = f"refs/tags/{tag}"
+    return RefUpdate(ref, git.run("rev-parse", ref), ref, ZERO_SHA)
 
 
 def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
@@ -61,9 +66,10 @@ def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
                 print(f"cpv: dry run: {h.commit[:8]} would get version {h.tag}", file=sys.stderr)
         else:
             say_healed(healed, "pushed with its commit")
-        result = publish(git.root, updates, remote_name)
-        if not dry_run:
+        result = publish(git.root, updates, remote_name, register=not dry_run)
+        if not dry_run and healed:
             push_tags(git.root, remote_name, [h.tag for h in healed])
+            record(git.root, [_tag_update(git, h.tag) for h in healed], remote_name, sync=False)
         if result.objects:
             print(
                 f"cpv: uploaded {result.objects} object(s), {result.bytes / 1e6:.1f} MB, "

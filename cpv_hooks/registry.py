@@ -1,0 +1,285 @@
+"""The team registry: every pushed version's manifest, kept beside its data on the remote.
+
+Each model's DVC remote (``s3://<bucket>/<team>/<model>``, or the local fallback
+directory) holds ``cpv/versions/<tag>.json``: the tag's manifest plus ``deleted``. An entry is
+written only after the version's data was uploaded, and write-once: a push that lost the
+number to a teammate keeps the teammate's entry. What the git remote really holds is the
+truth; :func:`reconcile` (each push, ``cpv registry rebuild``) brings the entries back to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from cpv_hooks.dvc.safety import loads_json_limited
+from cpv_hooks.errors import ConfigError, CPVError
+from cpv_hooks.fsutil import TMP_PREFIX, atomic_write
+from cpv_hooks.repo import ZERO_SHA, Git
+from cpv_hooks.storage import LocalRemote, Remote, S3Remote
+from cpv_hooks.versions import parse_tag
+
+VERSIONS = "cpv/versions"
+
+
+class Entries(Protocol):
+    """The registry files of one model, by name (``<tag>.json``)."""
+
+    def create(self, name: str, data: bytes) -> bool:
+        """Store ``data`` unless ``name`` exists; returns whether it was stored."""
+
+    def put(self, name: str, data: bytes) -> None:
+        """Store ``data`` as ``name``, replacing it."""
+
+    def get(self, name: str) -> bytes | None:
+        """The content of ``name``, or None."""
+
+    def names(self) -> list[str]:
+        """Every entry name."""
+
+
+@dataclass
+class LocalEntries:
+    """Entries in a directory (the local remote's ``cpv/versions``)."""
+
+    base: Path
+
+    def create(self, name: str, data: bytes) -> bool:
+        self.base.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.base, prefix=TMP_PREFIX)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.link(tmp, self.base / name)  # atomic, and fails when the entry exists
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+
+    def put(self, name: str, data: bytes) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.base / name, data.decode("utf-8"))
+
+    def get(self, name: str) -> bytes | None:
+        try:
+            return (self.base / name).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def names(self) -> list[str]:
+        if not self.base.is_dir():
+            return []
+        return sorted(p.name for p in self.base.iterdir() if p.name.endswith(".json"))
+
+
+@dataclass
+class S3Entries:
+    """Entries under an S3 prefix; ``create`` is a conditional put (``If-None-Match: *``)."""
+
+    remote: S3Remote
+    prefix: str
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}/{name}"
+
+    def create(self, name: str, data: bytes) -> bool:
+        from botocore.exceptions import ClientError
+
+        def put() -> bool:
+            try:
+                self.remote.client.put_object(
+                    Bucket=self.remote.bucket, Key=self._key(name), Body=data, IfNoneMatch="*"
+                )
+                return True
+            except ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                    return False
+                raise
+
+        created: bool = self.remote._call("registry write", put)
+        return created
+
+    def put(self, name: str, data: bytes) -> None:
+        self.remote._call(
+            "registry write",
+            lambda: self.remote.client.put_object(
+                Bucket=self.remote.bucket, Key=self._key(name), Body=data
+            ),
+        )
+
+    def get(self, name: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        def get() -> bytes | None:
+            try:
+                body = self.remote.client.get_object(Bucket=self.remote.bucket, Key=self._key(name))
+            except ClientError as exc:
+                if str(exc.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404"):
+                    return None
+                raise
+            data: bytes = body["Body"].read()
+            return data
+
+        found: bytes | None = self.remote._call("registry read", get)
+        return found
+
+    def names(self) -> list[str]:
+        def listing() -> list[str]:
+            pages = self.remote.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.remote.bucket, Prefix=f"{self.prefix}/"
+            )
+            return [
+                o["Key"].rsplit("/", 1)[1]
+                for page in pages
+                for o in page.get("Contents", [])
+                if o["Key"].endswith(".json")
+            ]
+
+        names: list[str] = self.remote._call("registry listing", listing)
+        return names
+
+
+def entries_of(remote: Remote) -> Entries:
+    """The registry entries kept on ``remote`` (the model's DVC remote)."""
+    if isinstance(remote, S3Remote):
+        return S3Entries(remote, f"{remote.prefix}/{VERSIONS}".lstrip("/"))
+    if isinstance(remote, LocalRemote):
+        return LocalEntries(remote.base / VERSIONS)
+    raise ConfigError(f"remote {remote.url} cannot hold a registry", "use S3 or a directory")
+
+
+def encode(entry: dict[str, Any]) -> bytes:
+    return json.dumps(entry, indent=1, sort_keys=True).encode("utf-8")
+
+
+def decode(name: str, data: bytes) -> dict[str, Any] | None:
+    """An entry, or None when it is not a registry entry (it is then left out)."""
+    try:
+        entry = loads_json_limited(data, f"registry entry {name}")
+    except (ValueError, CPVError):
+        return None
+    if not isinstance(entry, dict) or f"{entry.get('tag')}.json" != name:
+        return None
+    return entry
+
+
+def _manifest_entry(git: Git, tag: str) -> dict[str, Any] | None:
+    from cpv_hooks.tagging import read_manifest
+
+    try:
+        manifest = read_manifest(git, tag).model_dump(by_alias=True)
+    except CPVError:
+        return None
+    return {**manifest, "deleted": False}
+
+
+def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[str]:
+    """Write the entry of each version tag whose data is on the remote; returns those written.
+
+    A tag whose entry exists for another commit keeps that entry (a teammate's, or one
+    :func:`reconcile` will correct); one for the same commit is rewritten only if it was
+    marked deleted.
+    """
+    written = []
+    for tag in tags:
+        entry = _manifest_entry(git, tag)
+        if entry is None:
+            continue
+        name = f"{tag}.json"
+        if entries.create(name, encode(entry)):
+            written.append(tag)
+            continue
+        old = decode(name, entries.get(name) or b"")
+        if old is not None and old.get("commit") == entry["commit"] and old.get("deleted"):
+            entries.put(name, encode(entry))
+            written.append(tag)
+    return written
+
+
+def mark_deleted(entries: Entries, tags: Iterable[str]) -> None:
+    """Mark the entries of ``tags`` deleted (their tag left the git remote)."""
+    for tag in tags:
+        name = f"{tag}.json"
+        old = decode(name, entries.get(name) or b"")
+        if old is not None and not old.get("deleted"):
+            entries.put(name, encode({**old, "deleted": True}))
+
+
+def reconcile(
+    git: Git, entries: Entries, on_remote: dict[str, str], skip: Iterable[str] = ()
+) -> None:
+    """Bring the entries to what the git remote holds (``on_remote``: tag -> commit).
+
+    A listed tag absent from the git remote is marked deleted; one the remote holds for
+    another commit is rewritten from the local tag when that is the remote's; a version on
+    the git remote with no (or a deleted) entry gets one.
+    """
+    skipped = set(skip)
+    present = {n.removesuffix(".json") for n in entries.names()}
+    for tag in sorted(present - skipped):
+        old = decode(f"{tag}.json", entries.get(f"{tag}.json") or b"")
+        if old is None:
+            continue
+        commit = on_remote.get(tag)
+        if commit == old.get("commit"):
+            if old.get("deleted"):
+                entries.put(f"{tag}.json", encode({**old, "deleted": False}))
+            continue
+        fresh = _manifest_entry(git, tag) if commit else None
+        if fresh is not None and fresh["commit"] == commit:
+            entries.put(f"{tag}.json", encode(fresh))
+        elif not old.get("deleted"):
+            entries.put(f"{tag}.json", encode({**old, "deleted": True}))
+    local = set(git.tags())
+    publish_tags(git, entries, [t for t in on_remote if t in local and t not in present])
+
+
+def remote_versions(git: Git, remote: str) -> dict[str, str]:
+    """The version tags ``remote`` holds: tag -> the commit it points at (one ls-remote)."""
+    out = git.run("ls-remote", "--tags", remote)
+    found: dict[str, str] = {}
+    for line in filter(None, out.split("\n")):
+        sha, ref = line.split("\t", 1)
+        name = ref.removeprefix("refs/tags/")
+        peeled = name.endswith("^{}")
+        name = name.removesuffix("^{}")
+        if parse_tag(name) and (peeled or name not in found):
+            found[name] = sha
+    return found
+
+
+def rebuild(root: Path, git_remote: str = "origin") -> dict[str, str]:
+    """Re-derive the model's entries from the version tags on ``git_remote``; returns those."""
+    from cpv_hooks.storage import open_remote
+
+    git = Git(root)
+    on_remote = remote_versions(git, git_remote)
+    reconcile(git, entries_of(open_remote(root)), on_remote)
+    return on_remote
+
+
+def record_push(
+    git: Git, remote: Remote, tag_updates: dict[str, str], git_remote: str | None
+) -> None:
+    """After a push's data upload: publish the pushed version tags (``tag_updates``: tag ->
+    object, or ZERO_SHA for a deleted tag), and reconcile the rest with ``git_remote``."""
+    entries = entries_of(remote)
+    pushed = [t for t, obj in tag_updates.items() if obj != ZERO_SHA]
+    publish_tags(git, entries, pushed)
+    mark_deleted(entries, [t for t, obj in tag_updates.items() if obj == ZERO_SHA])
+    if git_remote is not None:
+        reconcile(git, entries, remote_versions(git, git_remote), skip=tag_updates)
+
+
+def _parallel_get(entries: Entries, names: list[str]) -> list[dict[str, Any]]:
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        datas = list(pool.map(entries.get, names))
+    return [e for n, d in zip(names, datas, strict=True) if d and (e := decode(n, d))]
