@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         StorageError,
         ValidationError,
     )
+    from cpv_hooks.registry import Registry
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,7 @@ _EXPORTS = {
     "ModelArtifacts": "cpv_hooks.checkpoints",
     "DataArtifacts": "cpv_hooks.checkpoints",
     "CPVConfig": "cpv_hooks.config",
+    "Registry": "cpv_hooks.registry",
     "CPVError": "cpv_hooks.errors",
     "ConfigError": "cpv_hooks.errors",
     "CorruptObjectError": "cpv_hooks.errors",
@@ -68,6 +70,7 @@ __all__ = [
     "GitError",
     "ModelArtifacts",
     "ModelsCheckpointsManage",
+    "Registry",
     "RepositoryError",
     "StorageError",
     "ValidationError",

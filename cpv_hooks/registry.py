@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cpv_hooks.dvc.safety import loads_json_limited
-from cpv_hooks.errors import ConfigError, CPVError
+from cpv_hooks.errors import CheckpointNotFoundError, ConfigError, CPVError, ValidationError
 from cpv_hooks.fsutil import TMP_PREFIX, atomic_write
-from cpv_hooks.repo import ZERO_SHA, Git
+from cpv_hooks.repo import ZERO_SHA, Git, validate_name
 from cpv_hooks.storage import LocalRemote, Remote, S3Remote
-from cpv_hooks.versions import parse_tag
+from cpv_hooks.versions import Kind, parse_tag
 
 VERSIONS = "cpv/versions"
 
@@ -283,3 +283,195 @@ def _parallel_get(entries: Entries, names: list[str]) -> list[dict[str, Any]]:
     with ThreadPoolExecutor(max_workers=16) as pool:
         datas = list(pool.map(entries.get, names))
     return [e for n, d in zip(names, datas, strict=True) if d and (e := decode(n, d))]
+
+
+def _order(entry: dict[str, Any]) -> tuple[str, int, int]:
+    parsed = parse_tag(str(entry.get("tag")))
+    return (parsed[0], parsed[1].major, parsed[1].minor) if parsed else ("", -1, -1)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``TEAM/MODEL`` checked and split."""
+    team, sep, model = name.partition("/")
+    if not sep:
+        raise ValidationError(f"'{name}' is not TEAM/MODEL", "name a model like vision/resnet50")
+    return validate_name(team, "team name"), validate_name(model, "model name")
+
+
+class Registry:
+    """Every team's models and versions, read from the bucket alone (no git, no clone).
+
+    The bucket and endpoint are the arguments, else the stored ``cpv aws-config``
+    settings; with no S3 configured, the local fallback remotes under the cpv config dir.
+    """
+
+    def __init__(
+        self,
+        bucket: str | None = None,
+        endpoint_url: str | None = None,
+        profile: str | None = None,
+        credential_path: str | None = None,
+        region: str | None = None,
+        local_root: Path | None = None,
+    ) -> None:
+        from cpv_hooks.config import CPVConfig, config_dir
+
+        stored = CPVConfig().aws
+        self.local: Path | None = None
+        self._s3: S3Remote | None = None
+        if bucket is None and stored is None:
+            self.local = local_root or config_dir() / "remotes"
+            return
+        options = {
+            "endpointurl": endpoint_url or (stored.endpoint_url if stored else ""),
+            "region": region or (stored.region if stored else ""),
+            "profile": profile or (stored.profile if stored else ""),
+            "credentialpath": credential_path or (stored.credential_path if stored else ""),
+        }
+        name = bucket or (stored.bucket if stored else "")
+        self._s3 = S3Remote(f"s3://{name}", {k: str(v) for k, v in options.items() if v})
+
+    @property
+    def where(self) -> str:
+        """The bucket url or local directory read."""
+        return self._s3.url if self._s3 else str(self.local)
+
+    def model_remote(self, team: str, model: str) -> Remote:
+        """The DVC remote holding the model's data."""
+        if self._s3 is not None:
+            return S3Remote(f"{self._s3.url}/{team}/{model}", self._s3.options)
+        assert self.local is not None
+        return LocalRemote(str(self.local / team / model))
+
+    def entries(self, team: str, model: str) -> Entries:
+        """The registry entries of one model."""
+        if self._s3 is not None:
+            return S3Entries(self._s3, f"{team}/{model}/{VERSIONS}")
+        assert self.local is not None
+        return LocalEntries(self.local / team / model / VERSIONS)
+
+    def _children(self, prefix: str) -> list[str]:
+        if self._s3 is None:
+            assert self.local is not None
+            base = self.local / prefix
+            return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        s3 = self._s3
+
+        def listing() -> list[str]:
+            pages = s3.client.get_paginator("list_objects_v2").paginate(
+                Bucket=s3.bucket, Prefix=prefix, Delimiter="/"
+            )
+            return [
+                p["Prefix"][len(prefix) :].rstrip("/")
+                for page in pages
+                for p in page.get("CommonPrefixes", [])
+            ]
+
+        names: list[str] = s3._call("listing", listing)
+        return names
+
+    def models(self, team: str | None = None) -> list[tuple[str, str]]:
+        """Every (team, model) whose prefix holds registry entries."""
+        teams = [validate_name(team, "team name")] if team else self._children("")
+        found = []
+        for t in teams:
+            for m in self._children(f"{t}/"):
+                if _name_ok(t) and _name_ok(m):
+                    found.append((t, m))
+        return found
+
+    def versions(self, name: str, deleted: bool = False) -> list[dict[str, Any]]:
+        """Every version of ``TEAM/MODEL`` (model and data), lowest first."""
+        entries = self.entries(*split_name(name))
+        found = _parallel_get(entries, entries.names())
+        return sorted((e for e in found if deleted or not e.get("deleted")), key=_order)
+
+    def summary(self, team: str | None = None) -> list[dict[str, Any]]:
+        """Per model: its latest model and data version, date, author and headline metric."""
+
+        def one(pair: tuple[str, str]) -> dict[str, Any]:
+            listed = self.versions("/".join(pair))
+            model = [e for e in listed if e.get("kind") == "model"]
+            data = [e for e in listed if e.get("kind") == "data"]
+            top = model[-1] if model else (data[-1] if data else {})
+            metrics = top.get("metrics") or {}
+            headline = next(iter(metrics.items()), None)
+            return {
+                "team": pair[0],
+                "model": pair[1],
+                "model_version": model[-1]["tag"] if model else None,
+                "data_version": data[-1]["tag"] if data else None,
+                "date": top.get("date"),
+                "author": top.get("author"),
+                "metric": {headline[0]: headline[1]} if headline else {},
+                "versions": len(listed),
+            }
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            rows = list(pool.map(one, self.models(team)))
+        return [r for r in rows if r["versions"]]
+
+    def resolve(self, name: str, kind: Kind, tag: str | None = "latest") -> dict[str, Any]:
+        """The entry of ``tag`` (``latest``: the highest version of ``kind``) of a model."""
+        listed = [e for e in self.versions(name) if e.get("kind") == kind]
+        if tag in (None, "latest"):
+            if not listed:
+                raise CheckpointNotFoundError(
+                    f"{name} has no {kind} version in the registry {self.where}",
+                    "push one (git push), or check the name with `cpv registry list`",
+                )
+            return listed[-1]
+        for entry in listed:
+            if entry.get("tag") == tag:
+                return entry
+        raise CheckpointNotFoundError(
+            f"{name} has no {kind} version {tag} in the registry {self.where}",
+            f"list them with `cpv registry versions {name}`",
+        )
+
+    def download(
+        self,
+        name: str,
+        tag: str | None = "latest",
+        output_dir: str | Path = ".",
+        kind: Kind = "model",
+        force: bool = False,
+    ) -> tuple[dict[str, Any], list[tuple[Path, str]]]:
+        """Write a version's DVC artifacts to ``output_dir`` from the bucket alone, each file
+        md5-verified; returns the entry and the (path, md5) written."""
+        from cpv_hooks.dvc.cache import Cache
+        from cpv_hooks.dvc.pointers import Pointer
+        from cpv_hooks.dvc.safety import check_md5, check_size, resolve_inside
+        from cpv_hooks.storage import export
+
+        team, model = split_name(name)
+        entry = self.resolve(name, kind, tag)
+        remote = self.model_remote(team, model)
+        out = Path(output_dir).expanduser().resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        with tempfile.TemporaryDirectory(prefix=TMP_PREFIX) as scratch:
+            cache = Cache(Path(scratch))
+            for path, art in dict(entry.get("artifacts") or {}).items():
+                if not isinstance(art, dict) or art.get("store") != "dvc":
+                    continue  # git-stored files (metrics.log) live in the git repo only
+                where = f"registry entry {entry['tag']}"
+                dest = resolve_inside(out, str(path), where)
+                if dest.exists() and not force:
+                    raise ValidationError(
+                        f"{dest} already exists", "choose another --output-dir or pass --force"
+                    )
+                md5 = check_md5(art.get("md5"), where, allow_dir=True)
+                ptr = Pointer(str(path), md5, check_size(art.get("size", 0), where))
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                export(ptr, dest, cache, lambda: remote, use_cache=False)
+                written.append((dest, md5))
+        return entry, written
+
+
+def _name_ok(name: str) -> bool:
+    try:
+        validate_name(name, "name")
+    except ValidationError:
+        return False
+    return True

@@ -58,7 +58,7 @@ def test_s3_down_refuses_push_and_retry_succeeds(make_repo, own_s3: S3, bare_rem
     own_s3.create_bucket()
     git(repo, "push")
     assert git(bare_remote, "tag", "-l").stdout.split() == ["v0.1"]
-    assert len(own_s3.list_keys()) == 3  # the model, the scaffold's empty file and data listing
+    assert len(own_s3.list_keys("vision/resnet50/files/")) == 3  # model, empty file, listing
 
 
 def test_s3_killed_mid_upload_refuses_push_and_retry_uploads_all(

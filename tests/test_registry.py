@@ -7,6 +7,7 @@ from pathlib import Path
 
 from conftest import BIN, S3, git, run, scaffold, teammate, write_model
 
+from cpv_hooks import Registry
 from cpv_hooks.registry import LocalEntries, encode, entries_of, publish_tags
 from cpv_hooks.repo import Git
 from cpv_hooks.storage import open_remote
@@ -79,3 +80,70 @@ def test_local_remote_entries_are_created_once(tmp_path: Path) -> None:
     assert entries.get("v0.1.json") == b"{}"
     assert entries.names() == ["v0.1.json"]
     assert entries.get("v0.2.json") is None
+
+
+def test_team_registry_lists_and_downloads_with_no_git(s3: S3, tmp_path: Path) -> None:
+    """Two models of one team and one of another, read and downloaded from the bucket alone."""
+    resnet = _model_repo(tmp_path, s3, "vision", "resnet50")
+    _version(resnet, 1, 0.8, data=True)
+    git(resnet, "push", "-q", "-u", "origin", "main")
+    _version(resnet, 2, 0.9)
+    model = (resnet / "model.bin").read_bytes()
+    git(resnet, "push", "-q")
+    for team, name in (("vision", "yolo"), ("nlp", "bert")):
+        repo = _model_repo(tmp_path, s3, team, name)
+        _version(repo, 7, 0.5)
+        git(repo, "push", "-q", "-u", "origin", "main")
+
+    outside = tmp_path / "laptop"
+    outside.mkdir()
+    run(
+        BIN / "cpv", "aws-config", "--bucket", s3.bucket, "--endpoint-url", s3.endpoint, cwd=outside
+    )
+    rows = json.loads(run(BIN / "cpv", "registry", "list", "--json", cwd=outside).stdout)
+    assert [(r["team"], r["model"]) for r in rows] == [
+        ("nlp", "bert"),
+        ("vision", "resnet50"),
+        ("vision", "yolo"),
+    ]
+    top = rows[1]
+    assert (top["model_version"], top["data_version"]) == ("v0.2", "data-v0.1")
+    assert top["metric"] == {"accuracy": 0.9} and top["author"].startswith("Test User")
+    vision = run(BIN / "cpv", "registry", "list", "--team", "vision", cwd=outside).stdout
+    assert "vision/yolo" in vision and "nlp/bert" not in vision
+
+    listed = json.loads(
+        run(BIN / "cpv", "registry", "versions", "vision/resnet50", "--json", cwd=outside).stdout
+    )
+    assert [e["tag"] for e in listed] == ["data-v0.1", "v0.1", "v0.2"]
+    assert [e["metrics"]["accuracy"] for e in listed if e["kind"] == "model"] == [0.8, 0.9]
+
+    out = run(
+        BIN / "cpv",
+        "model",
+        "download",
+        "--registry",
+        "vision/resnet50",
+        "--tag",
+        "latest",
+        "-o",
+        outside / "latest",
+        cwd=outside,
+    )
+    assert "v0.2" in out.stdout and "verified" in out.stdout
+    assert (outside / "latest" / "model.bin").read_bytes() == model
+    entry, written = Registry().download("vision/resnet50", "data-v0.1", outside / "d", "data")
+    assert entry["tag"] == "data-v0.1" and [p.name for p, _ in written] == ["data"]
+    assert (outside / "d" / "data" / "part1.csv").read_text() == "x\n1\n"
+    missing = run(
+        BIN / "cpv",
+        "model",
+        "download",
+        "--registry",
+        "vision/resnet50",
+        "--tag",
+        "v0.7",
+        cwd=outside,
+        check=False,
+    )
+    assert missing.returncode == 7 and "cpv registry versions vision/resnet50" in missing.stderr

@@ -321,6 +321,9 @@ def _kind_group(kind: Kind) -> click.Group:
     @click.option("--tag", help="Version (default: the latest).")
     @click.option("--output-dir", "-o", type=click.Path(path_type=Path), help="Default: here.")
     @click.option("--repo-url", help="Download from this git URL instead of a local repo.")
+    @click.option(
+        "--registry", "registry_name", metavar="TEAM/MODEL", help="From the team registry (S3)."
+    )
     @click.option("--force", is_flag=True, help="Overwrite an existing file in the output dir.")
     @click.option("--no-cache", is_flag=True, help="Always fetch from the remote storage.")
     @click.pass_context
@@ -329,11 +332,21 @@ def _kind_group(kind: Kind) -> click.Group:
         tag: str | None,
         output_dir: Path | None,
         repo_url: str | None,
+        registry_name: str | None,
         force: bool,
         no_cache: bool,
     ) -> None:
         from cpv_hooks.checkpoints import Options, export_from_url
 
+        if registry_name:
+            from cpv_hooks.cli.registry import open_registry
+
+            entry, written = open_registry().download(
+                registry_name, tag, output_dir or Path.cwd(), kind, force
+            )
+            for dest, md5 in written:
+                echo(f"{registry_name} {entry['tag']}: {dest} (md5 {md5} verified)")
+            return
         opts = _opts(ctx, force=force, use_cache=not no_cache)
         if repo_url:
             done = export_from_url(repo_url, kind, tag, output_dir, Options.of(**opts))

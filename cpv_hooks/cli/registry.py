@@ -2,14 +2,94 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
 import click
 
-from cpv_hooks.cli.output import echo
+from cpv_hooks.cli.output import echo, echo_json
+
+if TYPE_CHECKING:
+    from cpv_hooks.registry import Registry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def bucket_options(fn: F) -> F:
+    """Where the registry is: default the stored `cpv aws-config` settings."""
+    for option in reversed(
+        [
+            click.option("--bucket", help="S3 bucket (default: the stored one)."),
+            click.option("--endpoint-url", help="S3-compatible endpoint."),
+            click.option("--profile", help="AWS profile name."),
+            click.option("--credential-path", help="AWS credentials file."),
+            click.option("--region", help="S3 region."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def open_registry(
+    bucket: str | None = None,
+    endpoint_url: str | None = None,
+    profile: str | None = None,
+    credential_path: str | None = None,
+    region: str | None = None,
+) -> Registry:
+    """The registry the options name (see ``bucket_options``)."""
+    from cpv_hooks.registry import Registry
+
+    return Registry(bucket, endpoint_url, profile, credential_path, region)
 
 
 @click.group()
 def registry() -> None:
     """The team registry: every team's models and versions, read from S3 with no clone."""
+
+
+@registry.command(name="list")
+@click.option("--team", help="Only this team.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@bucket_options
+def list_models(team: str | None, as_json: bool, **options: str | None) -> None:
+    """Every team and model: latest model and data version, date, author, headline metric."""
+    rows = open_registry(**options).summary(team)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        echo("no model has published a version yet")
+    for r in rows:
+        metric = " ".join(f"{k}={v:g}" for k, v in r["metric"].items())
+        echo(
+            f"{r['team'] + '/' + r['model']:<32} {r['model_version'] or '-':<8} "
+            f"{r['data_version'] or '-':<12} {(r['date'] or '')[:10]:<10}  "
+            f"{(r['author'] or '')[:30]:<30} {metric}"
+        )
+
+
+@registry.command()
+@click.argument("name", metavar="TEAM/MODEL")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--deleted", is_flag=True, help="Also versions whose tag was deleted.")
+@bucket_options
+def versions(name: str, as_json: bool, deleted: bool, **options: str | None) -> None:
+    """All versions of TEAM/MODEL with their metrics."""
+    found = open_registry(**options).versions(name, deleted=deleted)
+    if as_json:
+        echo_json(found)
+        return
+    if not found:
+        echo(f"{name} has no version in the registry")
+    for e in found:
+        size = sum(int(a.get("size", 0)) for a in e.get("artifacts", {}).values())
+        metrics = " ".join(f"{k}={v:g}" for k, v in list(e.get("metrics", {}).items())[:4])
+        gone = " (deleted)" if e.get("deleted") else ""
+        echo(
+            f"{e['tag']:<12} {str(e.get('date'))[:19]:<19} {size / 1e6:>9.2f} MB  "
+            f"{str(e.get('message'))[:40]:<40} {metrics}{gone}"
+        )
 
 
 @registry.command()
