@@ -206,6 +206,9 @@ class _Checkpoints:
         name = self._tag(kind, tag)
         meta = read_manifest(self.git, name).model_dump(by_alias=True)
         meta["signature"] = signature(self.git, name)
+        if kind == "data":
+            models = read_manifests(self.git, "model")
+            meta["trained"] = [m.tag for m in models if m.data and m.data.tag == name]
         return meta
 
     def export(

@@ -24,6 +24,15 @@ class ArtifactInfo(BaseModel):
     store: str = "dvc"
 
 
+class DataLink(BaseModel):
+    """Lineage of a model version: the data of its commit and the data version holding it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tag: str | None = None
+    md5: dict[str, str] = {}
+
+
 class Manifest(BaseModel):
     """What a version tag records."""
 
@@ -39,6 +48,7 @@ class Manifest(BaseModel):
     message: str
     artifacts: dict[str, ArtifactInfo]
     metrics: dict[str, float] = {}
+    data: DataLink | None = None  # model versions only; manifests before lineage have none
 
 
 def parse_manifest(tag: str, text: str, commit: str | None = None) -> Manifest:

@@ -63,6 +63,7 @@ def build_manifest(
     author, date, subject = git.run("log", "-1", "--format=%an <%ae>%x00%aI%x00%s", commit).split(
         "\0"
     )
+    lineage = {"data": trained_on(git, config, commit)} if kind == "model" else {}
     return {
         "schema": MANIFEST_SCHEMA,
         "kind": kind,
@@ -74,7 +75,28 @@ def build_manifest(
         "message": subject,
         "artifacts": infos,
         "metrics": metrics,
+        **lineage,
     }
+
+
+def trained_on(git: Git, config: RepoConfig, commit: str) -> dict[str, Any]:
+    """The data at ``commit``: its DVC hashes, and the data version holding the same data
+    (the newest data tag in the commit's history whose hashes match), or None."""
+    arts = [a for a in config.of_kind("data") if a.store == "dvc"]
+
+    def hashes(rev: str) -> dict[str, str]:
+        blobs = git.read_blobs([f"{rev}:{a.pointer}" for a in arts])
+        return {
+            a.path: parse_pointer(blobs[f"{rev}:{a.pointer}"], f"{a.pointer}@{rev[:10]}").md5
+            for a in arts
+            if f"{rev}:{a.pointer}" in blobs
+        }
+
+    md5 = hashes(commit)
+    older = [t for t in git.run("tag", "--merged", commit).split("\n") if t]
+    tags = sorted((p[1], t) for t in older if (p := parse_tag(t)) and p[0] == "data")
+    match = next((t for _, t in reversed(tags) if hashes(t) == md5), None)
+    return {"tag": match, "md5": md5}
 
 
 def manifest_text(manifest: dict[str, Any]) -> str:
@@ -110,7 +132,7 @@ def tag_commit(
     existing = git.tags() + list(taken)
     here = {parsed[0] for parsed in map(parse_tag, git.tags_at(sha)) if parsed}
     created = []
-    for kind in kinds:
+    for kind in sorted(kinds, key=lambda k: k != "data"):  # a model's manifest names its data
         if kind in here:
             continue
         name = next_version(existing, kind, directive).tag(kind)

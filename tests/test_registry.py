@@ -8,6 +8,7 @@ from pathlib import Path
 from conftest import BIN, S3, git, run, scaffold, teammate, write_model
 
 from cpv_hooks import Registry
+from cpv_hooks.manifest import parse_manifest
 from cpv_hooks.registry import LocalEntries, encode, entries_of, publish_tags
 from cpv_hooks.repo import Git
 from cpv_hooks.storage import open_remote
@@ -117,6 +118,15 @@ def test_team_registry_lists_and_downloads_with_no_git(s3: S3, tmp_path: Path) -
     )
     assert [e["tag"] for e in listed] == ["data-v0.1", "v0.1", "v0.2"]
     assert [e["metrics"]["accuracy"] for e in listed if e["kind"] == "model"] == [0.8, 0.9]
+    assert [e["data"]["tag"] for e in listed if e["kind"] == "model"] == ["data-v0.1"] * 2
+
+    # lineage: the model version names the data version of its commit, and the other way
+    info = run(BIN / "cpv", "model", "info", "--tag", "v0.2", cwd=resnet).stdout
+    assert "trained on data-v0.1" in info
+    data_info = run(BIN / "cpv", "data", "info", "--tag", "data-v0.1", cwd=resnet).stdout
+    assert "trained on it: v0.1, v0.2" in data_info
+    old = {k: v for k, v in listed[1].items() if k not in ("data", "deleted")}
+    assert parse_manifest("v0.1", json.dumps(old)).data is None  # manifests before lineage
 
     out = run(
         BIN / "cpv",

@@ -63,4 +63,8 @@ def print_info(meta: dict[str, Any], as_json: bool) -> None:
         echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
     for key, value in meta.get("metrics", {}).items():
         echo(f"metric {key}: {value:g}")
+    if (meta.get("data") or {}).get("tag"):
+        echo(f"trained on {meta['data']['tag']}")
+    if meta.get("trained"):
+        echo(f"trained on it: {', '.join(meta['trained'])}")
     echo(f"signature: {meta['signature']}")
