@@ -206,7 +206,11 @@ class _Checkpoints:
         name = self._tag(kind, tag)
         meta = read_manifest(self.git, name).model_dump(by_alias=True)
         meta["signature"] = signature(self.git, name)
-        if kind == "data":
+        if kind == "model":
+            from cpv_hooks.stages import current, events
+
+            meta["stages"] = current(events(self.git)).get(name, [])
+        else:
             models = read_manifests(self.git, "model")
             meta["trained"] = [m.tag for m in models if m.data and m.data.tag == name]
         return meta

@@ -11,6 +11,7 @@ from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import GitError, ValidationError
 from cpv_hooks.heal import Healed, heal
 from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config
+from cpv_hooks.stages import parse_stage_tag, validate_pushed_stage
 from cpv_hooks.storage import (
     Remote,
     by_remote,
@@ -85,7 +86,10 @@ def check_tags(git: Git, config: RepoConfig, updates: Iterable[RefUpdate], remot
         if up.local_sha == ZERO_SHA or not up.remote_ref.startswith("refs/tags/"):
             continue
         name = up.remote_ref[len("refs/tags/") :]
-        problem = validate_pushed_tag(git, config, name, up.local_sha, up.remote_sha, remote)
+        if parse_stage_tag(name):
+            problem = validate_pushed_stage(git, name, up.local_sha, up.remote_sha)
+        else:
+            problem = validate_pushed_tag(git, config, name, up.local_sha, up.remote_sha, remote)
         if problem:
             raise ValidationError(problem)
 
@@ -181,11 +185,12 @@ def record(
     from cpv_hooks.registry import record_push
 
     git = Git(root)
-    tags = {
+    named = {
         u.remote_ref[len("refs/tags/") :]: u.local_sha
         for u in updates
-        if u.remote_ref.startswith("refs/tags/") and parse_tag(u.remote_ref[len("refs/tags/") :])
+        if u.remote_ref.startswith("refs/tags/")
     }
+    tags = {n: sha for n, sha in named.items() if parse_tag(n) or parse_stage_tag(n)}
     try:
         remote = target or open_remote(root)
     except ConfigError:

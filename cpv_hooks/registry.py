@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cpv_hooks.dvc.safety import loads_json_limited
 from cpv_hooks.errors import CheckpointNotFoundError, ConfigError, CPVError, ValidationError
@@ -25,7 +25,11 @@ from cpv_hooks.repo import ZERO_SHA, Git, validate_name
 from cpv_hooks.storage import LocalRemote, Remote, S3Remote
 from cpv_hooks.versions import Kind, parse_tag
 
+if TYPE_CHECKING:
+    from cpv_hooks.stages import StageEvent
+
 VERSIONS = "cpv/versions"
+STAGES = "cpv/stages"  # one entry per stage event: <stage>.<N>.json
 
 
 class Entries(Protocol):
@@ -147,12 +151,12 @@ class S3Entries:
         return names
 
 
-def entries_of(remote: Remote) -> Entries:
+def entries_of(remote: Remote, folder: str = VERSIONS) -> Entries:
     """The registry entries kept on ``remote`` (the model's DVC remote)."""
     if isinstance(remote, S3Remote):
-        return S3Entries(remote, f"{remote.prefix}/{VERSIONS}".lstrip("/"))
+        return S3Entries(remote, f"{remote.prefix}/{folder}".lstrip("/"))
     if isinstance(remote, LocalRemote):
-        return LocalEntries(remote.base / VERSIONS)
+        return LocalEntries(remote.base / folder)
     raise ConfigError(f"remote {remote.url} cannot hold a registry", "use S3 or a directory")
 
 
@@ -271,17 +275,37 @@ def record_push(
 ) -> None:
     """After a push's data upload: publish the pushed version tags (``tag_updates``: tag ->
     object, or ZERO_SHA for a deleted tag), and reconcile the rest with ``git_remote``."""
+    from cpv_hooks.stages import parse_stage_tag
+
+    staged = [t for t, obj in tag_updates.items() if parse_stage_tag(t) and obj != ZERO_SHA]
+    if staged:
+        publish_stages(git, entries_of(remote, STAGES), staged)
+    versions = {t: obj for t, obj in tag_updates.items() if parse_tag(t)}
     entries = entries_of(remote)
-    pushed = [t for t, obj in tag_updates.items() if obj != ZERO_SHA]
-    publish_tags(git, entries, pushed)
-    mark_deleted(entries, [t for t, obj in tag_updates.items() if obj == ZERO_SHA])
+    publish_tags(git, entries, [t for t, obj in versions.items() if obj != ZERO_SHA])
+    mark_deleted(entries, [t for t, obj in versions.items() if obj == ZERO_SHA])
     if git_remote is not None:
-        reconcile(git, entries, remote_versions(git, git_remote), skip=tag_updates)
+        reconcile(git, entries, remote_versions(git, git_remote), skip=versions)
+
+
+def publish_stages(git: Git, entries: Entries, tags: list[str]) -> None:
+    """Write the entry of each pushed stage tag (write-once, like versions)."""
+    from cpv_hooks.stages import events
+
+    found = {e.tag: e for e in events(git)}
+    for tag in tags:
+        if tag in found:
+            event = found[tag]
+            entries.create(f"{event.stage}.{event.number}.json", encode(event.as_dict()))
+
+
+def _parallel_map(fn: Callable[[str], bytes | None], names: list[str]) -> list[bytes | None]:
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return list(pool.map(fn, names))
 
 
 def _parallel_get(entries: Entries, names: list[str]) -> list[dict[str, Any]]:
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        datas = list(pool.map(entries.get, names))
+    datas = _parallel_map(entries.get, names)
     return [e for n, d in zip(names, datas, strict=True) if d and (e := decode(n, d))]
 
 
@@ -343,12 +367,28 @@ class Registry:
         assert self.local is not None
         return LocalRemote(str(self.local / team / model))
 
-    def entries(self, team: str, model: str) -> Entries:
+    def entries(self, team: str, model: str, folder: str = VERSIONS) -> Entries:
         """The registry entries of one model."""
         if self._s3 is not None:
-            return S3Entries(self._s3, f"{team}/{model}/{VERSIONS}")
+            return S3Entries(self._s3, f"{team}/{model}/{folder}")
         assert self.local is not None
-        return LocalEntries(self.local / team / model / VERSIONS)
+        return LocalEntries(self.local / team / model / folder)
+
+    def stage_events(self, name: str) -> list[StageEvent]:
+        """Every published stage event of ``TEAM/MODEL``."""
+        from cpv_hooks.stages import parse_event
+
+        entries = self.entries(*split_name(name), STAGES)
+        found = []
+        for n, data in zip(
+            names := entries.names(), _parallel_map(entries.get, names), strict=True
+        ):
+            stage, _, number = n.removesuffix(".json").rpartition(".")
+            try:
+                found.append(parse_event(f"stage/{stage}/{number}", (data or b"").decode()))
+            except (CPVError, UnicodeDecodeError):
+                continue
+        return found
 
     def _children(self, prefix: str) -> list[str]:
         if self._s3 is None:
@@ -382,8 +422,13 @@ class Registry:
 
     def versions(self, name: str, deleted: bool = False) -> list[dict[str, Any]]:
         """Every version of ``TEAM/MODEL`` (model and data), lowest first."""
+        from cpv_hooks.stages import current
+
         entries = self.entries(*split_name(name))
         found = _parallel_get(entries, entries.names())
+        held = current(self.stage_events(name))
+        for entry in found:
+            entry["stages"] = held.get(str(entry.get("tag")), [])
         return sorted((e for e in found if deleted or not e.get("deleted")), key=_order)
 
     def summary(self, team: str | None = None) -> list[dict[str, Any]]:
@@ -411,9 +456,20 @@ class Registry:
             rows = list(pool.map(one, self.models(team)))
         return [r for r in rows if r["versions"]]
 
-    def resolve(self, name: str, kind: Kind, tag: str | None = "latest") -> dict[str, Any]:
-        """The entry of ``tag`` (``latest``: the highest version of ``kind``) of a model."""
+    def resolve(
+        self, name: str, kind: Kind, tag: str | None = "latest", stage: str | None = None
+    ) -> dict[str, Any]:
+        """The entry of ``tag`` (``latest``: the highest version of ``kind``), or of the
+        version in ``stage``, of a model."""
         listed = [e for e in self.versions(name) if e.get("kind") == kind]
+        if stage is not None:
+            held = [e for e in listed if stage in e["stages"]]
+            if not held:
+                raise CheckpointNotFoundError(
+                    f"no version of {name} is in stage {stage}",
+                    f"`cpv registry versions {name}` shows the stages",
+                )
+            return held[-1]
         if tag in (None, "latest"):
             if not listed:
                 raise CheckpointNotFoundError(
@@ -436,6 +492,7 @@ class Registry:
         output_dir: str | Path = ".",
         kind: Kind = "model",
         force: bool = False,
+        stage: str | None = None,
     ) -> tuple[dict[str, Any], list[tuple[Path, str]]]:
         """Write a version's DVC artifacts to ``output_dir`` from the bucket alone, each file
         md5-verified; returns the entry and the (path, md5) written."""
@@ -445,7 +502,7 @@ class Registry:
         from cpv_hooks.storage import export
 
         team, model = split_name(name)
-        entry = self.resolve(name, kind, tag)
+        entry = self.resolve(name, kind, tag, stage)
         remote = self.model_remote(team, model)
         out = Path(output_dir).expanduser().resolve()
         out.mkdir(parents=True, exist_ok=True)

@@ -96,6 +96,25 @@ def test_team_registry_lists_and_downloads_with_no_git(s3: S3, tmp_path: Path) -
         _version(repo, 7, 0.5)
         git(repo, "push", "-q", "-u", "origin", "main")
 
+    cpv = BIN / "cpv"
+    run(cpv, "model", "stage", "v0.1", "prod", cwd=resnet)
+    run(cpv, "model", "stage", "v0.1", "staging", cwd=resnet)
+    run(cpv, "model", "stage", "v0.2", "prod", cwd=resnet)  # prod moves on: a new tag
+    run(cpv, "model", "stage", "v0.1", "staging", "--remove", cwd=resnet)
+    wrong = run(cpv, "model", "stage", "v0.1", "prod", "--remove", cwd=resnet, check=False)
+    assert wrong.returncode == 2 and "v0.1 is not in prod" in wrong.stderr
+    bare = tmp_path / "git" / "vision-resnet50.git"
+    pushed = git(bare, "tag", "-l", "stage/*").stdout.split()
+    assert pushed == ["stage/prod/1", "stage/prod/2", "stage/staging/1", "stage/staging/2"]
+    git(resnet, "tag", "stage/prod/9", "v0.1")  # by hand: no stage event in it
+    refused = git(resnet, "push", "origin", "stage/prod/9", check=False)
+    assert refused.returncode != 0 and "no valid stage event" in refused.stderr
+    git(resnet, "tag", "-d", "stage/prod/9")
+    assert "v0.2 " in run(cpv, "model", "list-tags", cwd=resnet).stdout.split("[prod]")[0]
+    assert "stage:   prod" in run(cpv, "model", "info", "--tag", "v0.2", cwd=resnet).stdout
+    run(cpv, "model", "download", "--stage", "prod", "-o", tmp_path / "here", cwd=resnet)
+    assert (tmp_path / "here" / "model.bin").read_bytes() == model
+
     outside = tmp_path / "laptop"
     outside.mkdir()
     run(
@@ -119,6 +138,7 @@ def test_team_registry_lists_and_downloads_with_no_git(s3: S3, tmp_path: Path) -
     assert [e["tag"] for e in listed] == ["data-v0.1", "v0.1", "v0.2"]
     assert [e["metrics"]["accuracy"] for e in listed if e["kind"] == "model"] == [0.8, 0.9]
     assert [e["data"]["tag"] for e in listed if e["kind"] == "model"] == ["data-v0.1"] * 2
+    assert [e["stages"] for e in listed] == [[], [], ["prod"]]
 
     # lineage: the model version names the data version of its commit, and the other way
     info = run(BIN / "cpv", "model", "info", "--tag", "v0.2", cwd=resnet).stdout
@@ -142,6 +162,9 @@ def test_team_registry_lists_and_downloads_with_no_git(s3: S3, tmp_path: Path) -
     )
     assert "v0.2" in out.stdout and "verified" in out.stdout
     assert (outside / "latest" / "model.bin").read_bytes() == model
+    run(cpv, "model", "download", "--registry", "vision/resnet50", "--stage", "prod", "-o",
+        outside / "prod", cwd=outside)  # fmt: skip
+    assert (outside / "prod" / "model.bin").read_bytes() == model
     entry, written = Registry().download("vision/resnet50", "data-v0.1", outside / "d", "data")
     assert entry["tag"] == "data-v0.1" and [p.name for p, _ in written] == ["data"]
     assert (outside / "d" / "data" / "part1.csv").read_text() == "x\n1\n"

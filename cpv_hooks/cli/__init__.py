@@ -324,6 +324,7 @@ def _kind_group(kind: Kind) -> click.Group:
     @click.option(
         "--registry", "registry_name", metavar="TEAM/MODEL", help="From the team registry (S3)."
     )
+    @click.option("--stage", help="The version in this stage (e.g. prod).")
     @click.option("--force", is_flag=True, help="Overwrite an existing file in the output dir.")
     @click.option("--no-cache", is_flag=True, help="Always fetch from the remote storage.")
     @click.pass_context
@@ -333,6 +334,7 @@ def _kind_group(kind: Kind) -> click.Group:
         output_dir: Path | None,
         repo_url: str | None,
         registry_name: str | None,
+        stage: str | None,
         force: bool,
         no_cache: bool,
     ) -> None:
@@ -342,7 +344,7 @@ def _kind_group(kind: Kind) -> click.Group:
             from cpv_hooks.cli.registry import open_registry
 
             entry, written = open_registry().download(
-                registry_name, tag, output_dir or Path.cwd(), kind, force
+                registry_name, tag, output_dir or Path.cwd(), kind, force, stage
             )
             for dest, md5 in written:
                 echo(f"{registry_name} {entry['tag']}: {dest} (md5 {md5} verified)")
@@ -351,7 +353,12 @@ def _kind_group(kind: Kind) -> click.Group:
         if repo_url:
             done = export_from_url(repo_url, kind, tag, output_dir, Options.of(**opts))
         else:
-            done = _manager(ctx, KIND_CLASS[kind]).export(kind, tag, output_dir, **opts)
+            mgr = _manager(ctx, KIND_CLASS[kind])
+            if stage:
+                from cpv_hooks.stages import staged_version
+
+                tag = staged_version(mgr.git, stage)
+            done = mgr.export(kind, tag, output_dir, **opts)
         for dest, ptr, name in done:
             if not _dry_run(f"write {name}'s {dest.name} (md5 {ptr.md5}) to {dest}"):
                 echo(f"{name}: {dest} (md5 {ptr.md5} verified)")
@@ -362,9 +369,11 @@ def _kind_group(kind: Kind) -> click.Group:
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @click.pass_context
     def list_tags(ctx: click.Context, as_json: bool) -> None:
+        from cpv_hooks.stages import current, events
+
         mgr = _manager(ctx, KIND_CLASS[kind])
         versions = mgr.versions(kind)
-        print_versions(versions, as_json)
+        print_versions(versions, as_json, current(events(mgr.git)) if kind == "model" else None)
         _warn_unlisted(mgr.git, kind, {v.tag for v in versions})
 
     @group.command(help=f"Bring {art} back to a version, committed as a new version.")
@@ -575,9 +584,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _add_registry() -> None:
-    from cpv_hooks.cli.registry import registry
+    from cpv_hooks.cli.registry import registry, stage
 
     cli.add_command(registry)
+    model_group = cli.commands["model"]
+    assert isinstance(model_group, click.Group)
+    model_group.add_command(stage)
 
 
 _add_registry()

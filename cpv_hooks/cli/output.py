@@ -36,18 +36,25 @@ def print_plan(plan: Any, what: str) -> None:
     echo(f"{what} {', '.join(plan.tags)}{sent}{healed}")
 
 
-def print_versions(versions: list[Any], as_json: bool) -> None:
-    """A table of versions (tag, date, size, message, metrics), or JSON."""
+def print_versions(
+    versions: list[Any], as_json: bool, stages: dict[str, list[str]] | None = None
+) -> None:
+    """A table of versions (tag, date, size, message, metrics, stages), or JSON."""
+    stages = stages or {}
     if as_json:
-        echo_json([v.model_dump(by_alias=True) for v in versions])
+        echo_json(
+            [{**v.model_dump(by_alias=True), "stages": stages.get(v.tag, [])} for v in versions]
+        )
         return
     if not versions:
         echo("no versions yet")
     for v in versions:
         size = sum(a.size for a in v.artifacts.values())
         metrics = " ".join(f"{k}={val:g}" for k, val in list(v.metrics.items())[:4])
+        held = f" [{', '.join(stages[v.tag])}]" if v.tag in stages else ""
         echo(
-            f"{v.tag:<12} {v.date[:19]:<19}  {size / 1e6:>9.2f} MB  {v.message[:40]:<40} {metrics}"
+            f"{v.tag:<12} {v.date[:19]:<19}  {size / 1e6:>9.2f} MB  {v.message[:40]:<40} "
+            f"{metrics}{held}"
         )
 
 
@@ -63,6 +70,8 @@ def print_info(meta: dict[str, Any], as_json: bool) -> None:
         echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
     for key, value in meta.get("metrics", {}).items():
         echo(f"metric {key}: {value:g}")
+    if meta.get("stages"):
+        echo(f"stage:   {', '.join(meta['stages'])}")
     if (meta.get("data") or {}).get("tag"):
         echo(f"trained on {meta['data']['tag']}")
     if meta.get("trained"):

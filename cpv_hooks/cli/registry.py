@@ -101,3 +101,31 @@ def rebuild(remote: str) -> None:
 
     tags = do_rebuild(find_root(), remote)
     echo(f"registry entries match the {len(tags)} version(s) on {remote}")
+
+
+@click.command()
+@click.argument("version")
+@click.argument("stage_name", metavar="STAGE")
+@click.option("--remove", is_flag=True, help="End the version's assignment to STAGE.")
+@click.option("--no-push", is_flag=True, help="Make the stage tag only; push it later.")
+@click.pass_context
+def stage(ctx: click.Context, version: str, stage_name: str, remove: bool, no_push: bool) -> None:
+    """Put model VERSION in STAGE (prod, staging...): an immutable tag stage/STAGE/N, pushed."""
+    from cpv_hooks.errors import GitError
+    from cpv_hooks.repo import Git, find_root
+    from cpv_hooks.stages import stage as do_stage
+
+    root = find_root((ctx.obj or {}).get("repo"))
+    git = Git(root)
+    origin = "origin" in git.run("remote").split()
+    tag = do_stage(root, version, stage_name, remove, "origin" if origin else "")
+    verb = "left" if remove else "entered"
+    if origin and not no_push:
+        try:
+            git.run("push", "-q", "origin", f"refs/tags/{tag}")
+        except GitError as exc:
+            raise GitError(
+                f"{version} {verb} {stage_name} here ({tag}) but the push failed: {exc.message}",
+                f"push it with `git push origin {tag}`",
+            ) from exc
+    echo(f"{version} {verb} {stage_name} ({tag}{'' if origin and not no_push else ', not pushed'})")
