@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 
+import pytest
 from conftest import BIN, S3, git, run, scaffold, teammate, write_model
 
 from cpv_hooks import Registry
@@ -180,3 +183,50 @@ def test_team_registry_lists_and_downloads_with_no_git(s3: S3, tmp_path: Path) -
         check=False,
     )
     assert missing.returncode == 7 and "cpv registry versions vision/resnet50" in missing.stderr
+
+    run(cpv, "registry", "html", "-o", outside / "site", cwd=outside)
+    _check_dashboard(outside / "site" / "index.html", tmp_path / "dashboard.png")
+
+
+def _browser() -> tuple[str, str]:
+    """The system chromium and its driver (Debian: apt-get install chromium chromium-driver)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        if sys.platform.startswith("linux"):
+            pytest.fail("chromium and chromedriver are needed: .ci/run installs them")
+        pytest.skip("no chromium on this non-Linux CI: the dashboard's browser test needs it")
+    return chromium, driver
+
+
+def _check_dashboard(index: Path, screenshot: Path) -> None:
+    """Open the page from file:// in headless chromium: rows, a chart point per version."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    chromium, driver_path = _browser()
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    options.add_argument("--window-size=1400,1800")
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    try:
+        driver.get(index.as_uri())
+        models = driver.find_elements(By.CSS_SELECTOR, "section.model")
+        names = [m.get_attribute("data-model") for m in models]
+        assert names == ["nlp/bert", "vision/resnet50", "vision/yolo"]
+        resnet = models[1]
+        rows = resnet.find_elements(By.CSS_SELECTOR, "tr.version")
+        assert [r.text.split()[0] for r in rows] == ["v0.2", "v0.1", "data-v0.1"]
+        assert "prod" in rows[0].text and "data-v0.1" in rows[0].text
+        assert "cpv model download --registry vision/resnet50 --tag v0.2" in rows[0].text
+        points = resnet.find_elements(
+            By.CSS_SELECTOR, 'g[id="vision-resnet50-metric-accuracy"] use'
+        )
+        assert len(points) == 2 and all(p.is_displayed() for p in points)
+        driver.save_screenshot(str(screenshot))
+    finally:
+        driver.quit()
+    assert screenshot.stat().st_size > 10_000

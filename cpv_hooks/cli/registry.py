@@ -129,3 +129,16 @@ def stage(ctx: click.Context, version: str, stage_name: str, remove: bool, no_pu
                 f"push it with `git push origin {tag}`",
             ) from exc
     echo(f"{version} {verb} {stage_name} ({tag}{'' if origin and not no_push else ', not pushed'})")
+
+
+@registry.command(name="html")
+@click.option("--output-dir", "-o", required=True, type=click.Path(), help="Where index.html goes.")
+@click.option("--team", help="Only this team.")
+@bucket_options
+def html_site(output_dir: str, team: str | None, **options: str | None) -> None:
+    """A static dashboard (one index.html, works offline): teams, models, charts, versions."""
+    from pathlib import Path
+
+    from cpv_hooks.dashboard import write_site
+
+    echo(f"wrote {write_site(open_registry(**options), Path(output_dir), team)}")
