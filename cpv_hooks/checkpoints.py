@@ -349,7 +349,10 @@ class _Checkpoints:
         git = self.git
         if "origin" in git.run("remote").split():
             branch = git.run("symbolic-ref", "--short", "HEAD")
-            return push_branch(git.root, "origin", branch).objects
+            result = push_branch(git.root, "origin", branch)
+            for warning in result.warnings:
+                log.warning(warning)
+            return result.objects
         head = git.run("rev-parse", "HEAD")
         updates = [
             RefUpdate(f"refs/tags/{t}", git.run("rev-parse", t), f"refs/tags/{t}", ZERO_SHA)

@@ -73,6 +73,14 @@ class BitbucketSettings(BaseModel):
     host_alias: str = "bitbucket.org"
 
 
+class NotifySettings(BaseModel):
+    """Where published versions are announced (a chat webhook; the file is 0600)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook: str = ""
+
+
 class StoredConfig(BaseModel):
     """The schema of ``<config dir>/config.json``."""
 
@@ -80,6 +88,7 @@ class StoredConfig(BaseModel):
 
     aws: AWSSettings | None = None
     bitbucket: BitbucketSettings | None = None
+    notify: NotifySettings | None = None
 
 
 class CPVConfig:
@@ -115,6 +124,16 @@ class CPVConfig:
     def set_aws(self, settings: AWSSettings) -> None:
         """Store S3 settings (paths and names only)."""
         self._config.aws = settings
+        self._save_config()
+
+    @property
+    def notify(self) -> NotifySettings | None:
+        """The stored notification settings, or None."""
+        return self._config.notify
+
+    def set_notify(self, webhook: str) -> None:
+        """Store the webhook that announces published versions ("" turns it off)."""
+        self._config.notify = NotifySettings(webhook=webhook) if webhook else None
         self._save_config()
 
     def get_config(self, key: str | None = None) -> dict[str, Any]:

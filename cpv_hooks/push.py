@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cpv_hooks.dvc.cache import Cache
@@ -48,6 +48,7 @@ class PushResult:
     objects: int
     bytes: int
     remote: str
+    warnings: list[str] = field(default_factory=list)  # failed notifications
 
 
 def commits_to_publish(git: Git, updates: Iterable[RefUpdate], remote: str) -> list[str]:
@@ -145,7 +146,7 @@ def publish(
     check_held_back_tags(git, commits, updates, remote_name)
     result = _upload(root, git, config, commits, target)
     if register and config.dvc_artifacts:
-        record(root, updates, remote_name, target)
+        result.warnings = record(root, updates, remote_name, target)
     return result
 
 
@@ -175,8 +176,9 @@ def record(
     remote_name: str,
     target: Remote | None = None,
     sync: bool = True,
-) -> None:
-    """Publish the pushed version tags to the registry (their data is uploaded by now).
+) -> list[str]:
+    """Publish the pushed version tags to the registry (their data is uploaded by now);
+    returns the warnings of failed notifications.
 
     With ``sync`` the other entries are reconciled with the git remote, when it is
     ``origin`` only: a push to a mirror must not mark the versions it lacks as deleted.
@@ -194,9 +196,11 @@ def record(
     try:
         remote = target or open_remote(root)
     except ConfigError:
-        return  # no DVC remote: no registry
+        return []  # no DVC remote: no registry
     origin = sync and remote_name == "origin" and "origin" in git.run("remote").split()
-    record_push(git, remote, tags, remote_name if origin else None)
+    config = load_repo_config(root)
+    name = f"{config.team}/{config.model}"
+    return record_push(git, remote, tags, remote_name if origin else None, name)
 
 
 def heal_pushed(

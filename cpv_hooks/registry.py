@@ -185,7 +185,7 @@ def _manifest_entry(git: Git, tag: str) -> dict[str, Any] | None:
     return {**manifest, "deleted": False}
 
 
-def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[str]:
+def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[dict[str, Any]]:
     """Write the entry of each version tag whose data is on the remote; returns those written.
 
     A tag whose entry exists for another commit keeps that entry (a teammate's, or one
@@ -199,12 +199,12 @@ def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[str]:
             continue
         name = f"{tag}.json"
         if entries.create(name, encode(entry)):
-            written.append(tag)
+            written.append(entry)
             continue
         old = decode(name, entries.get(name) or b"")
         if old is not None and old.get("commit") == entry["commit"] and old.get("deleted"):
             entries.put(name, encode(entry))
-            written.append(tag)
+            written.append(entry)
     return written
 
 
@@ -271,10 +271,12 @@ def rebuild(root: Path, git_remote: str = "origin") -> dict[str, str]:
 
 
 def record_push(
-    git: Git, remote: Remote, tag_updates: dict[str, str], git_remote: str | None
-) -> None:
+    git: Git, remote: Remote, tag_updates: dict[str, str], git_remote: str | None, name: str
+) -> list[str]:
     """After a push's data upload: publish the pushed version tags (``tag_updates``: tag ->
-    object, or ZERO_SHA for a deleted tag), and reconcile the rest with ``git_remote``."""
+    object, or ZERO_SHA for a deleted tag), reconcile the rest with ``git_remote``, and
+    announce the new versions of ``TEAM/MODEL``; returns the notifications' warnings."""
+    from cpv_hooks.notify import notify
     from cpv_hooks.stages import parse_stage_tag
 
     staged = [t for t, obj in tag_updates.items() if parse_stage_tag(t) and obj != ZERO_SHA]
@@ -282,10 +284,11 @@ def record_push(
         publish_stages(git, entries_of(remote, STAGES), staged)
     versions = {t: obj for t, obj in tag_updates.items() if parse_tag(t)}
     entries = entries_of(remote)
-    publish_tags(git, entries, [t for t, obj in versions.items() if obj != ZERO_SHA])
+    written = publish_tags(git, entries, [t for t, obj in versions.items() if obj != ZERO_SHA])
     mark_deleted(entries, [t for t, obj in versions.items() if obj == ZERO_SHA])
     if git_remote is not None:
         reconcile(git, entries, remote_versions(git, git_remote), skip=versions)
+    return notify(name, written) if written else []
 
 
 def publish_stages(git: Git, entries: Entries, tags: list[str]) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -230,3 +232,51 @@ def _check_dashboard(index: Path, screenshot: Path) -> None:
     finally:
         driver.quit()
     assert screenshot.stat().st_size > 10_000
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    """Records each POSTed JSON body; answers with the server's ``status``."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append(json.loads(body))  # type: ignore[attr-defined]
+        self.send_response(self.server.status)  # type: ignore[attr-defined]
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_webhook_gets_one_message_per_published_version_and_never_fails_a_push(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    server.received = []  # type: ignore[attr-defined]
+    server.status = 200  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        run(BIN / "cpv", "config", "notify", "--webhook", url)
+        repo = _model_repo(tmp_path, None, "nlp", "bert")  # the local remote: entries too
+        _version(repo, 1, 0.7, data=True)
+        git(repo, "push", "-q", "-u", "origin", "main")
+        texts = sorted(m["text"] for m in server.received)  # type: ignore[attr-defined]
+        assert len(texts) == 2 and "*nlp/bert* data version *data-v0.1*" in texts[0]
+        assert "model version *v0.1*" in texts[1] and "accuracy=0.7" in texts[1]
+        assert "cpv model download --registry nlp/bert --tag v0.1" in texts[1]
+
+        server.status = 500  # type: ignore[attr-defined]
+        monkeypatch.setenv("CPV_NOTIFY_WEBHOOK", url.replace("/hook", "/env"))
+        _version(repo, 2, 0.75)
+        push = git(repo, "push", "-q")
+        warnings = [line for line in push.stderr.splitlines() if "notification" in line]
+        assert len(warnings) == 1 and "127.0.0.1 failed" in warnings[0], push.stderr
+        assert len(server.received) == 3  # type: ignore[attr-defined]
+        entries = Registry().versions("nlp/bert")
+        assert [e["tag"] for e in entries] == ["data-v0.1", "v0.1", "v0.2"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    bad = run(BIN / "cpv", "config", "notify", "--webhook", "ftp://x", check=False)
+    assert bad.returncode == 2 and "not an http(s) URL" in bad.stderr

@@ -584,9 +584,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _add_registry() -> None:
-    from cpv_hooks.cli.registry import registry, stage
+    from cpv_hooks.cli.registry import config_group, registry, stage
 
     cli.add_command(registry)
+    cli.add_command(config_group)
     model_group = cli.commands["model"]
     assert isinstance(model_group, click.Group)
     model_group.add_command(stage)

@@ -142,3 +142,27 @@ def html_site(output_dir: str, team: str | None, **options: str | None) -> None:
     from cpv_hooks.dashboard import write_site
 
     echo(f"wrote {write_site(open_registry(**options), Path(output_dir), team)}")
+
+
+@click.group(name="config")
+def config_group() -> None:
+    """User settings kept outside every repo (in the cpv config dir)."""
+
+
+@config_group.command()
+@click.option("--webhook", help="Chat webhook URL (Slack-compatible) announcing new versions.")
+@click.option("--off", is_flag=True, help="Stop notifications.")
+def notify(webhook: str | None, off: bool) -> None:
+    """Announce every published version to a webhook (CPV_NOTIFY_WEBHOOK overrides it)."""
+    from urllib.parse import urlsplit
+
+    from cpv_hooks.config import CPVConfig
+    from cpv_hooks.errors import ValidationError
+    from cpv_hooks.notify import check_url
+
+    if not off and not webhook:
+        raise ValidationError("give --webhook URL or --off", "e.g. cpv config notify --webhook URL")
+    url = "" if off else check_url(webhook or "")
+    CPVConfig().set_notify(url)
+    host = urlsplit(url).hostname or ""
+    echo(f"new versions will be announced to {host}" if url else "notifications off")

@@ -67,9 +67,13 @@ def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
         else:
             say_healed(healed, "pushed with its commit")
         result = publish(git.root, updates, remote_name, register=not dry_run)
+        warnings = result.warnings
         if not dry_run and healed:
             push_tags(git.root, remote_name, [h.tag for h in healed])
-            record(git.root, [_tag_update(git, h.tag) for h in healed], remote_name, sync=False)
+            healed_updates = [_tag_update(git, h.tag) for h in healed]
+            warnings += record(git.root, healed_updates, remote_name, sync=False)
+        for warning in warnings:
+            print(f"cpv: warning: {warning}", file=sys.stderr)
         if result.objects:
             print(
                 f"cpv: uploaded {result.objects} object(s), {result.bytes / 1e6:.1f} MB, "
