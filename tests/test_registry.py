@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import boto3
 import pytest
 from conftest import BIN, S3, git, run, scaffold, teammate, write_model
 
@@ -280,3 +281,25 @@ def test_webhook_gets_one_message_per_published_version_and_never_fails_a_push(
         server.server_close()
     bad = run(BIN / "cpv", "config", "notify", "--webhook", "ftp://x", check=False)
     assert bad.returncode == 2 and "not an http(s) URL" in bad.stderr
+
+
+def test_print_policy_is_least_privilege_for_the_team_prefix(s3: S3) -> None:
+    proc = run(
+        BIN / "cpv", "aws-config", "--print-policy", "--team", "vision", "--bucket", s3.bucket
+    )
+    policy = json.loads(proc.stdout)
+    arn = f"arn:aws:s3:::{s3.bucket}"
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["ReadWriteTeamPrefix"]["Resource"] == f"{arn}/vision/*"
+    assert statements["ListBucket"]["Resource"] == arn
+    for s in policy["Statement"]:
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        assert all(r.startswith(arn) for r in resources) and "*" not in str(s["Action"])
+        if "s3:PutObject" in s["Action"] or "s3:DeleteObject" in s["Action"]:
+            assert all(r.startswith(f"{arn}/vision/") for r in resources)
+    iam = boto3.client("iam", endpoint_url=s3.endpoint, region_name="us-east-1")
+    # moto's IAM checks the document's grammar (AWS IAM itself cannot be reached here)
+    iam.create_policy(PolicyName="cpv-vision", PolicyDocument=proc.stdout)
+    assert not (Path.cwd() / "home" / ".cpv" / "config.json").exists()  # nothing stored
+    bad = run(BIN / "cpv", "aws-config", "--print-policy", "--team", "Bad Team", check=False)
+    assert bad.returncode == 2 and "invalid team name" in bad.stderr

@@ -480,15 +480,32 @@ def diff_cmd(a: str, b: str, as_json: bool) -> None:
 @click.option("--bucket", help="S3 bucket for model data.")
 @click.option("--region", help="S3 region.")
 @click.option("--endpoint-url", help="S3-compatible endpoint (empty for AWS).")
+@click.option("--print-policy", is_flag=True, help="Print the IAM policy of --team; store nothing.")
+@click.option("--team", help="The team whose least-privilege policy --print-policy prints.")
 def aws_config(
     credential_path: str | None,
     profile: str | None,
     bucket: str | None,
     region: str | None,
     endpoint_url: str | None,
+    print_policy: bool,
+    team: str | None,
 ) -> None:
     """Store S3 settings; inside a model repo, point its DVC remote at them."""
     from cpv_hooks.config import CPVConfig
+
+    if print_policy:
+        from cpv_hooks.config import S3_BUCKET
+        from cpv_hooks.errors import ValidationError
+        from cpv_hooks.policy import team_policy
+
+        if not team:
+            raise ValidationError(
+                "--print-policy needs --team", "e.g. --print-policy --team vision"
+            )
+        stored = CPVConfig().aws
+        echo_json(team_policy(bucket or (stored.bucket if stored else S3_BUCKET), team))
+        return
     from cpv_hooks.errors import RepositoryError
     from cpv_hooks.repo import find_root, load_repo_config
     from cpv_hooks.scaffold import configure_remote
