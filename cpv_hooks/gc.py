@@ -23,17 +23,21 @@ import re
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from cpv_hooks.dvc.cache import Cache, Obj
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
-from cpv_hooks.errors import ConfigError, StorageError
+from cpv_hooks.errors import ConfigError, StorageError, ValidationError
 from cpv_hooks.fsutil import remove
-from cpv_hooks.repo import Git, RepoConfig, load_repo_config
+from cpv_hooks.manifest import Manifest, parse_manifest
+from cpv_hooks.pruned import NOTES_REF, Mark, add_marks, marks
+from cpv_hooks.repo import Git, RepoConfig, Retention, load_repo_config
 from cpv_hooks.storage import LocalRemote, Remote, S3Remote, cache_dir, fetch, open_remote
+from cpv_hooks.versions import KINDS, parse_tag
 
 GC_NAMESPACE = "refs/cpv-gc"
 LOCK_KEY = "cpv/gc.lock"
@@ -74,6 +78,8 @@ class GCReport:
     stored: int
     recent: int
     delete: list[StoredObject] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # versions a retention policy keeps
+    pruned: list[str] = field(default_factory=list)  # versions whose data is deleted
     applied: bool = False
 
     @property
@@ -91,6 +97,8 @@ class GCReport:
             "kept_recent": self.recent,
             "delete_objects": len(self.delete),
             "delete_bytes": self.bytes,
+            "versions_kept": self.kept,
+            "versions_pruned": self.pruned,
             "deleted": [o.key for o in self.delete] if self.applied else [],
         }
 
@@ -109,7 +117,7 @@ def fetch_remote_refs(git: Git, remote: str) -> dict[str, str]:
     ns = f"{GC_NAMESPACE}/{remote}"
     git.run(
         "fetch", "-q", "--no-tags", "--prune", "--refmap=", "--no-write-fetch-head", remote,
-        f"+refs/heads/*:{ns}/heads/*", f"+refs/tags/*:{ns}/tags/*",
+        f"+refs/heads/*:{ns}/heads/*", f"+refs/tags/*:{ns}/tags/*", f"+refs/notes/*:{ns}/notes/*",
     )  # fmt: skip
     return listed
 
@@ -172,18 +180,93 @@ def expand(cache: Cache, remote: Remote, pointers: Sequence[Pointer]) -> set[str
     return {o.md5 for o in files + dirs}
 
 
-def needed(root: Path, target: Remote, git_remote: str = "origin") -> tuple[Needs, dict[str, str]]:
-    """What must stay on ``target``, and the remote's refs as listed (to check them again)."""
+@dataclass
+class Versions:
+    """The version tags a retention policy keeps, and those outside it (tag -> commit)."""
+
+    kept: dict[str, str] = field(default_factory=dict)
+    outside: dict[str, str] = field(default_factory=dict)
+
+
+def version_tags(git: Git, namespaces: Sequence[str]) -> dict[str, Manifest]:
+    """The manifests of the cpv version tags under ``namespaces`` (local and the remote's)."""
+    out = git.run("for-each-ref", "--format=%(refname)%00%(contents)%1e", *namespaces)
+    found: dict[str, Manifest] = {}
+    for record in out.split("\x1e"):
+        ref, _, text = record.lstrip("\n").partition("\0")
+        name = ref.rpartition("/tags/")[2]
+        if ref and parse_tag(name) and name not in found:
+            try:
+                found[name] = parse_manifest(name, text)
+            except ValidationError:
+                continue  # no manifest: not a version gc can judge; its commit stays a tip
+    return found
+
+
+def select(manifests: dict[str, Manifest], policy: Retention, now: datetime) -> Versions:
+    """Split versions by the policy: the last N of each kind, tags matching a glob and (with
+    ``older_than_days``) versions younger than that are kept; the rest are outside."""
+    out = Versions()
+    for kind in KINDS:
+        ordered = sorted(
+            (m for m in manifests.values() if m.kind == kind),
+            key=lambda m: parse_tag(m.tag)[1],  # type: ignore[index]
+        )
+        last = ordered[-policy.keep_last :] if policy.keep_last else []
+        for m in ordered:
+            young = policy.older_than_days is not None and _age(m.date, now) < timedelta(
+                days=policy.older_than_days
+            )
+            globbed = any(fnmatchcase(m.tag, g) for g in policy.keep)
+            keep = m in last or globbed or young
+            (out.kept if keep else out.outside)[m.tag] = m.commit
+    return out
+
+
+def _age(date: str, now: datetime) -> timedelta:
+    try:
+        when = datetime.fromisoformat(date)
+    except ValueError:
+        return timedelta(0)  # an unreadable date: treated as new (kept)
+    return now - (when if when.tzinfo else when.replace(tzinfo=timezone.utc))
+
+
+def needed(
+    root: Path, target: Remote, git_remote: str = "origin", policy: Retention | None = None
+) -> tuple[Needs, dict[str, str], Versions]:
+    """What must stay on ``target``, the remote's refs as listed (to check them again) and,
+    under a retention ``policy``, the versions it keeps and those outside it.
+
+    Without a policy every commit of every ref's history is needed. With one: every ref's
+    tip (branches here and on the remote, HEAD, tags that are not versions outside the
+    policy), the kept versions, and every commit not on the remote yet.
+    """
     git = Git(root)
     listed = fetch_remote_refs(git, git_remote)
-    refs = [f"{GC_NAMESPACE}/{git_remote}", "refs/heads", "refs/tags"]
-    names = git.run("for-each-ref", "--format=%(refname)", *refs).split("\n")
-    names = [n for n in names if n]
-    commits = all_commits(git, names)
+    ns = f"{GC_NAMESPACE}/{git_remote}"
+    heads = [ref for ref in _refs(git, f"{ns}/heads", "refs/heads")]
+    tags = _refs(git, f"{ns}/tags", "refs/tags")
+    versions = Versions()
+    if policy is None or not policy.active:
+        commits = all_commits(git, heads + tags)
+    else:
+        manifests = version_tags(git, ["refs/tags", f"{ns}/tags"])
+        versions = select(manifests, policy, datetime.now(timezone.utc))
+        outside = {f"/tags/{t}" for t in versions.outside}
+        tips = heads + [t for t in tags if not any(t.endswith(o) for o in outside)]
+        tips += list(versions.kept.values()) + (["HEAD"] if git.head() else [])
+        peeled = git.run("rev-parse", *(f"{t}^{{commit}}" for t in tips)).split("\n")
+        unpushed = git.rev_list(["HEAD", "--branches", "--tags"], [f"--glob={ns}/*"])
+        commits = list(dict.fromkeys(peeled + unpushed))
     config = load_repo_config(root)
     pointers = for_remote(root, pointers_of(git, config, commits), target)
     md5s = expand(Cache(cache_dir(root)), target, pointers)
-    return Needs(md5s, len(names), len(commits)), listed
+    return Needs(md5s, len(heads) + len(tags), len(commits)), listed, versions
+
+
+def _refs(git: Git, *namespaces: str) -> list[str]:
+    out = git.run("for-each-ref", "--format=%(refname)", *namespaces)
+    return [n for n in out.split("\n") if n]
 
 
 # -- what the remote holds --------------------------------------------------------------
@@ -364,16 +447,23 @@ def collect(
     grace: timedelta = DEFAULT_GRACE,
     apply: bool = False,
     git_remote: str = "origin",
+    policy: Retention | None = None,
     target: Remote | None = None,
 ) -> GCReport:
-    """Plan (and with ``apply`` do) the gc of the repo's DVC remote; see the module's rules."""
+    """Plan (and with ``apply`` do) the gc of the repo's DVC remote; see the module's rules.
+
+    Versions whose data is deleted are marked pruned (git notes, pushed) before anything is
+    deleted, so a missing object is always explained.
+    """
     remote = target or open_remote(root)
     with gc_lock(remote):
         objects = stored_objects(remote)
-        needs, listed = needed(root, remote, git_remote)
+        needs, listed, versions = needed(root, remote, git_remote, policy)
         cutoff = datetime.now(timezone.utc) - grace
         unneeded = [o for o in objects if o.md5 not in needs.md5s]
         delete = [o for o in unneeded if o.modified < cutoff]
+        git = Git(root)
+        pruned = _pruned(git, root, versions, {o.md5 for o in delete})
         report = GCReport(
             remote.url,
             needs.refs,
@@ -382,16 +472,52 @@ def collect(
             len(objects),
             len(unneeded) - len(delete),
             delete,
+            kept=sorted(versions.kept),
+            pruned=sorted(pruned),
         )
         if apply and delete:
-            if remote_refs(Git(root), git_remote) != listed:
+            if remote_refs(git, git_remote) != listed:
                 raise StorageError(
                     f"the git remote {git_remote} changed while gc planned; nothing was deleted",
                     "run gc again",
                 )
+            _mark(git, git_remote, pruned)
             delete_objects(remote, delete)
         report.applied = apply
         return report
+
+
+def _pruned(git: Git, root: Path, versions: Versions, deleted: set[str]) -> dict[str, str]:
+    """The versions outside the policy that lose data: tag -> commit."""
+    config = load_repo_config(root)
+    cache = Cache(cache_dir(root))
+    out = {}
+    for tag, commit in versions.outside.items():
+        kind = parse_tag(tag)[0]  # type: ignore[index]
+        arts = [a for a in config.dvc_artifacts if a.kind == kind]
+        ptrs = pointers_of(git, replace(config, artifacts=tuple(arts)), [commit])
+        files, dirs = cache.objects(ptrs)
+        if any(o.md5 in deleted for o in files + dirs):
+            out[tag] = commit
+    return out
+
+
+def _mark(git: Git, git_remote: str, pruned: dict[str, str]) -> None:
+    """Record the pruned versions in the notes (merged with the remote's) and push them."""
+    theirs = f"{GC_NAMESPACE}/{git_remote}/notes/cpv-pruned"
+    if git.ok("rev-parse", "-q", "--verify", theirs):
+        if git.ok("rev-parse", "-q", "--verify", NOTES_REF):
+            git.run("notes", f"--ref={NOTES_REF}", "merge", "-q", "-s", "cat_sort_uniq", theirs)
+        else:
+            git.run("update-ref", NOTES_REF, theirs)
+    known = marks(git)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    who = _holder()["who"]
+    new = [Mark(t, c, now, who) for t, c in pruned.items() if t not in known]
+    if not new:
+        return
+    add_marks(git, new)
+    git.run("push", "--no-verify", "-q", git_remote, f"{NOTES_REF}:{NOTES_REF}")
 
 
 # -- gc of the local cache --------------------------------------------------------------
@@ -405,7 +531,6 @@ def collect_cache(root: Path, *, keep_last: int = 1, apply: bool = False) -> GCR
     data is never dropped).
     """
     from cpv_hooks.tagging import read_manifests
-    from cpv_hooks.versions import KINDS
 
     git = Git(root)
     config = load_repo_config(root)

@@ -169,3 +169,39 @@ def test_gc_of_a_local_remote_and_unreadable_listing(make_repo, tmp_path: Path) 
     proc = _gc(repo, "--grace", "0", "--yes", check=False)
     assert proc.returncode == 6 and "cannot read 1 directory listing" in proc.stderr
     assert junk.exists()
+
+
+def test_retention_prunes_exactly_the_versions_outside_the_policy(
+    make_repo, s3: S3, bare_remote: Path, tmp_path: Path
+) -> None:
+    repo = make_repo(s3)
+    models = [_commit_model(repo, seed, f"version {seed}") for seed in (1, 2, 3)]
+    git(repo, "push", "-q")
+    tags = git(bare_remote, "tag", "-l").stdout
+    (repo / ".cpv.yaml").write_text(
+        (repo / ".cpv.yaml").read_text() + "retention:\n  keep_last: 1\n  grace_hours: 0\n"
+    )
+    plan = json.loads(_gc(repo, "--json").stdout)  # the policy from .cpv.yaml
+    assert plan["versions_pruned"] == ["v0.1", "v0.2"]
+    assert plan["versions_kept"] == ["v0.3"]
+    out = _gc(repo, "--keep-last", "1", "--keep", "v0.1", "--grace", "0", "--yes").stdout
+    assert "versions kept: v0.1, v0.3" in out
+    assert "versions pruned: v0.2" in out
+    keys = s3.list_keys()
+    assert _key(models[1]) not in keys and {_key(models[0]), _key(models[2])} <= keys
+    assert git(bare_remote, "tag", "-l").stdout == tags  # tags stay, marked by a pushed note
+    assert "v0.2" in git(bare_remote, "notes", "--ref=cpv-pruned", "show", "v0.2^{commit}").stdout
+
+    mate = teammate(bare_remote, tmp_path / "mate")
+    listed = run(BIN / "cpv", "model", "list-tags", cwd=mate).stdout.splitlines()
+    assert [line.split()[0] for line in listed if "[data pruned" in line] == ["v0.2"]
+    proc = run(
+        BIN / "cpv", "model", "download", "--tag", "v0.2", "-o", "out", cwd=mate, check=False
+    )
+    assert proc.returncode == 7
+    assert proc.stderr.strip().count("\n") == 0
+    assert "v0.2's data was pruned on" in proc.stderr and "by " in proc.stderr
+    checkout = git(mate, "checkout", "-q", "v0.2", check=False)
+    assert "v0.2's data was pruned on" in checkout.stderr
+    git(mate, "checkout", "-q", "v0.1")
+    assert (mate / "model.bin").read_bytes() == models[0]

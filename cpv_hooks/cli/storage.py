@@ -31,16 +31,18 @@ def parse_duration(text: str) -> timedelta:
 @click.option("--yes", is_flag=True, help="Delete (the default is a dry run).")
 @click.option(
     "--grace",
-    default="24h",
-    show_default=True,
-    help="Never delete remote objects younger than this (e.g. 24h, 30m, 0).",
+    help="Never delete remote objects younger than this (e.g. 24h, 30m, 0; default 24h).",
 )
 @click.option(
     "--keep-last",
     type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="With --cache: also keep the last N versions of each kind.",
+    help="Keep the data of the last N versions of each kind (--cache: default 1).",
+)
+@click.option("--keep", "keep", multiple=True, help="Keep versions matching this tag glob.")
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    help="Keep versions younger than this many days.",
 )
 @click.option("--remote", default="origin", show_default=True, help="The git remote to read.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
@@ -50,24 +52,38 @@ def gc(
     ctx: click.Context,
     local: bool,
     yes: bool,
-    grace: str,
-    keep_last: int,
+    grace: str | None,
+    keep_last: int | None,
+    keep: tuple[str, ...],
+    older_than: float | None,
     remote: str,
     as_json: bool,
     repo: Path | None,
 ) -> None:
-    """Delete stored objects no version needs: those of every commit of every branch and tag
-    on the git remote, and of this clone's unpushed work, stay; so do remote objects younger
-    than --grace. A dry run unless --yes."""
+    """Delete stored objects no version needs (a dry run unless --yes).
+
+    \b
+    Kept on the remote: the data of every commit of every branch and tag on the git remote
+    and of this clone's unpushed work, and objects younger than --grace. With a retention
+    policy (--keep-last, --keep, --older-than, or retention: in .cpv.yaml) only ref tips,
+    kept versions and unpushed commits stay; pruned versions keep their tags, marked pruned.
+    """
+    from dataclasses import replace
+
     from cpv_hooks.gc import collect, collect_cache
-    from cpv_hooks.repo import find_root
+    from cpv_hooks.repo import find_root, load_repo_config
 
     root = find_root(repo)
     apply = yes and not ctx.obj.get("dry_run")
+    policy = load_repo_config(root).retention
+    if keep_last is not None or keep or older_than is not None:
+        policy = replace(policy, keep_last=keep_last, keep=keep, older_than_days=older_than)
     if local:
-        report = collect_cache(root, keep_last=keep_last, apply=apply)
+        last = policy.keep_last if policy.keep_last is not None else 1
+        report = collect_cache(root, keep_last=last, apply=apply)
     else:
-        report = collect(root, grace=parse_duration(grace), apply=apply, git_remote=remote)
+        wait = parse_duration(grace) if grace else timedelta(hours=policy.grace_hours)
+        report = collect(root, grace=wait, apply=apply, git_remote=remote, policy=policy)
     if as_json:
         echo_json(report.as_dict())
         return
@@ -77,6 +93,9 @@ def gc(
         + (f" of {report.refs} ref(s)" if report.refs else "")
         + (f", {report.recent} unneeded kept (recent or unpushed)" if report.recent else "")
     )
+    if report.kept or report.pruned:
+        click.echo(f"versions kept: {', '.join(report.kept) or 'none'}")
+        click.echo(f"versions pruned: {', '.join(report.pruned) or 'none'}")
     done = "deleted" if report.applied else "dry run: would delete"
     click.echo(f"{done} {len(report.delete)} object(s), {report.bytes} bytes")
     if not report.applied and report.delete:

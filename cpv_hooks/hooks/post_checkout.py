@@ -11,15 +11,18 @@ import sys
 from collections.abc import Sequence
 
 from cpv_hooks.hooks import report
+from cpv_hooks.pruned import explained
 from cpv_hooks.repo import Git, find_root
 from cpv_hooks.workspace import Workspace
 
 
 def _sync() -> int:
     root = find_root()
-    if Git(root).in_progress_operation():
+    git = Git(root)
+    if git.in_progress_operation():
         return 0
-    result = Workspace(root).sync()
+    with explained(git, commit=git.head()):
+        result = Workspace(root).sync()
     if result.restored:
         fetched = f" (fetched {result.fetched} object(s))" if result.fetched else ""
         print(f"cpv: checked out {', '.join(result.restored)}{fetched}", file=sys.stderr)
