@@ -371,7 +371,8 @@ def _refuse(remote: Remote, body: bytes) -> StorageError:
         who, since = "an unknown process", "an unknown time"
     return StorageError(
         f"another gc holds the lock on {remote.url} ({who}, since {since})",
-        f"wait for it to finish; a lock older than {STALE_LOCK} is taken over automatically",
+        f"wait for it to finish; a lock older than {STALE_LOCK.total_seconds() / 3600:g} h "
+        "is taken over automatically",
     )
 
 
