@@ -169,6 +169,14 @@ def test_gc_of_a_local_remote_and_unreadable_listing(make_repo, tmp_path: Path) 
     proc = _gc(repo, "--grace", "0", "--yes", check=False)
     assert proc.returncode == 6 and "cannot read 1 directory listing" in proc.stderr
     assert junk.exists()
+    # bad settings and options: one line, nothing deleted
+    bad = _gc(repo, "--grace", "soon", check=False)
+    assert bad.returncode == 2 and "--grace 'soon' is not a duration" in bad.stderr
+    conf = repo / ".cpv.yaml"
+    conf.write_text(conf.read_text() + "retention:\n  keep_lats: 3\n")
+    bad = _gc(repo, "--yes", check=False)
+    assert bad.returncode == 3 and "retention: unknown key keep_lats" in bad.stderr
+    assert junk.exists()
 
 
 def test_retention_prunes_exactly_the_versions_outside_the_policy(
