@@ -35,7 +35,8 @@ from cpv_hooks.errors import ConfigError, StorageError, ValidationError
 from cpv_hooks.fsutil import remove
 from cpv_hooks.manifest import Manifest, parse_manifest
 from cpv_hooks.pruned import NOTES_REF, Mark, add_marks, marks
-from cpv_hooks.repo import Git, RepoConfig, Retention, load_repo_config
+from cpv_hooks.push import pointers_at
+from cpv_hooks.repo import Git, Retention, load_repo_config
 from cpv_hooks.storage import LocalRemote, Remote, S3Remote, cache_dir, fetch, open_remote
 from cpv_hooks.versions import KINDS, parse_tag
 
@@ -132,18 +133,6 @@ def remote_refs(git: Git, remote: str) -> dict[str, str]:
 def all_commits(git: Git, refs: Sequence[str]) -> list[str]:
     """Every commit ``refs`` reach (the refs and HEAD; not only their tips)."""
     return git.rev_list(["HEAD", *refs]) if git.head() else git.rev_list(refs)
-
-
-def pointers_of(git: Git, config: RepoConfig, commits: Sequence[str]) -> list[Pointer]:
-    """The distinct DVC pointers of ``commits`` (one ``git cat-file --batch`` pass)."""
-    specs = {
-        f"{c}:{a.pointer}": f"{a.pointer}@{c[:8]}" for c in commits for a in config.dvc_artifacts
-    }
-    seen: dict[bytes, Pointer] = {}
-    for spec, data in git.read_blobs(list(specs)).items():
-        if data not in seen:
-            seen[data] = parse_pointer(data, specs[spec])
-    return list(seen.values())
 
 
 def for_remote(root: Path, pointers: Iterable[Pointer], target: Remote) -> list[Pointer]:
@@ -259,7 +248,7 @@ def needed(
         unpushed = git.rev_list(["HEAD", "--branches", "--tags"], [f"--glob={ns}/*"])
         commits = list(dict.fromkeys(peeled + unpushed))
     config = load_repo_config(root)
-    pointers = for_remote(root, pointers_of(git, config, commits), target)
+    pointers = for_remote(root, pointers_at(git, config, commits), target)
     md5s = expand(Cache(cache_dir(root)), target, pointers)
     return Needs(md5s, len(heads) + len(tags), len(commits)), listed, versions
 
@@ -496,7 +485,7 @@ def _pruned(git: Git, root: Path, versions: Versions, deleted: set[str]) -> dict
     for tag, commit in versions.outside.items():
         kind = parse_tag(tag)[0]  # type: ignore[index]
         arts = [a for a in config.dvc_artifacts if a.kind == kind]
-        ptrs = pointers_of(git, replace(config, artifacts=tuple(arts)), [commit])
+        ptrs = pointers_at(git, replace(config, artifacts=tuple(arts)), [commit])
         files, dirs = cache.objects(ptrs)
         if any(o.md5 in deleted for o in files + dirs):
             out[tag] = commit
@@ -540,7 +529,7 @@ def collect_cache(root: Path, *, keep_last: int = 1, apply: bool = False) -> GCR
     for kind in KINDS:
         manifests = read_manifests(git, kind)
         commits += [m.commit for m in manifests[-keep_last:]] if keep_last > 0 else []
-    pointers = pointers_of(git, config, [c for c in commits if c])
+    pointers = pointers_at(git, config, [c for c in commits if c])
     for art in config.dvc_artifacts:
         path = root / art.pointer
         if path.is_file():
