@@ -37,7 +37,15 @@ from cpv_hooks.manifest import Manifest, parse_manifest
 from cpv_hooks.pruned import NOTES_REF, Mark, add_marks, marks
 from cpv_hooks.push import pointers_at
 from cpv_hooks.repo import Git, Retention, load_repo_config
-from cpv_hooks.storage import LocalRemote, Remote, S3Remote, cache_dir, fetch, open_remote
+from cpv_hooks.storage import (
+    LocalRemote,
+    Remote,
+    S3Remote,
+    cache_dir,
+    fetch,
+    missing_objects,
+    open_remote,
+)
 from cpv_hooks.versions import KINDS, parse_tag
 
 GC_NAMESPACE = "refs/cpv-gc"
@@ -426,6 +434,55 @@ def _s3_take(remote: S3Remote, key: str, body: bytes) -> None:
             raise _refuse(remote, held["Body"].read())
         remote_call(remote, "lock", lambda: client.delete_object(Bucket=remote.bucket, Key=key))
     raise StorageError(f"could not take the gc lock on {remote.url}", "run gc again")
+
+
+def lock_holder(remote: Remote) -> bytes | None:
+    """The body of the remote's gc lock when a live (not stale) one is held, else None."""
+    if isinstance(remote, LocalRemote):
+        path = remote.base / LOCK_KEY
+        try:
+            st = path.stat()
+            body = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return None if _stale(datetime.fromtimestamp(st.st_mtime, timezone.utc)) else body
+    if not isinstance(remote, S3Remote):
+        return None
+    from botocore.exceptions import ClientError
+
+    def get() -> bytes | None:
+        try:
+            held = remote.client.get_object(Bucket=remote.bucket, Key=_lock_key(remote))
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) in ("404", "NoSuchKey"):
+                return None
+            raise
+        return None if _stale(held["LastModified"]) else bytes(held["Body"].read())
+
+    found: bytes | None = remote_call(remote, "lock lookup", get)
+    return found
+
+
+def guard_push(remote: Remote, cache: Cache, files: list[Obj], dirs: list[Obj]) -> None:
+    """What a push checks after its uploads, before git sends its refs.
+
+    The objects it found on the remote (and did not upload) must still be there: a gc that
+    ran meanwhile did not see the refs yet. Then no gc may be running: one that starts later
+    lists the remote's refs again just before it deletes.
+    """
+    gone = missing_objects(remote, cache, files, dirs)
+    if gone:
+        raise StorageError(
+            f"{len(gone)} object(s) this push needs left {remote.url} while it ran (a gc?)",
+            "run the same git push again: it uploads them",
+        )
+    held = lock_holder(remote)
+    if held is not None:
+        error = _refuse(remote, held)
+        raise StorageError(
+            error.message.replace("another gc holds the lock", "a gc is running"),
+            "push again when it is done (data already uploaded stays)",
+        )
 
 
 # -- gc of the remote -------------------------------------------------------------------

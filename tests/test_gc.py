@@ -112,6 +112,13 @@ def test_gc_refuses_while_another_holds_the_lock(make_repo, s3: S3) -> None:
     assert len(lines) == 1 and "another gc holds the lock" in lines[0]
     assert "alice@gpu-box" in lines[0] and "2026-11-30T10:00:00" in lines[0]
     assert s3.list_keys() == before  # the holder's lock stays too
+    # a push relying on objects already on the remote waits for the gc to finish
+    _commit_model(repo, 2, "second")
+    refused = git(repo, "push", "-q", check=False)
+    assert refused.returncode != 0 and "a gc is running on" in refused.stderr
+    assert "alice@gpu-box" in refused.stderr
+    s3.server.client().delete_object(Bucket=s3.bucket, Key=lock)
+    git(repo, "push", "-q")
 
 
 def test_push_racing_gc_loses_nothing(make_repo, s3: S3, bare_remote: Path, tmp_path: Path) -> None:
