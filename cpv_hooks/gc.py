@@ -4,7 +4,8 @@ Safety rules (README "Storage and cleanup", docs/RELIABILITY.md):
 
 - needed = the data of EVERY commit reachable from any ref on the git remote (branches and
   tags, fetched fresh into ``refs/cpv-gc/*``; the user's refs are never touched) and from this
-  clone's own branches, tags and HEAD (unpushed work), not only the tips;
+  clone's own branches, remote-tracking branches (stale ones too), tags and HEAD (unpushed
+  work), not only the tips;
 - ``.dir`` listings are expanded (local cache, else fetched from the remote through the
   listing gate); a needed listing that cannot be read stops gc before anything is deleted;
 - an object younger than the grace period is never deleted (a push uploads its objects before
@@ -12,7 +13,8 @@ Safety rules (README "Storage and cleanup", docs/RELIABILITY.md):
 - only keys of DVC 3's layout (``files/md5/<2>/<30>[.dir]``) under the remote's prefix are
   candidates; pointers with a ``remote:`` of another remote do not count for this one and a
   ``remote:`` that cannot be resolved counts as this one (kept);
-- one gc at a time per remote: a lock object ``cpv/gc.lock`` on the remote.
+- one gc at a time per remote: a lock object ``cpv/gc.lock`` on the remote; a push that
+  relies on objects already there checks them and the lock before its refs go (guard_push).
 """
 
 from __future__ import annotations
@@ -241,7 +243,7 @@ def needed(
     git = Git(root)
     listed = fetch_remote_refs(git, git_remote)
     ns = f"{GC_NAMESPACE}/{git_remote}"
-    heads = [ref for ref in _refs(git, f"{ns}/heads", "refs/heads")]
+    heads = _refs(git, f"{ns}/heads", "refs/heads", "refs/remotes")  # stale ones too
     tags = _refs(git, f"{ns}/tags", "refs/tags")
     versions = Versions()
     if policy is None or not policy.active:
