@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from cpv_hooks.errors import CPVError
+from cpv_hooks.errors import CPVError, printable
 
 INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
 UNEXPECTED = 70  # EX_SOFTWARE: a bug in cpv
@@ -41,14 +41,14 @@ def handle(exc: BaseException, prefix: str, verbose: bool) -> int:
     if verbose:
         traceback.print_exception(type(exc), exc, exc.__traceback__)
     if isinstance(exc, CPVError):
-        print(f"{prefix}: {exc}", file=sys.stderr)
+        print(printable(f"{prefix}: {exc}"), file=sys.stderr)  # data may hold any character
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
         print(f"{prefix}: interrupted", file=sys.stderr)
         return INTERRUPTED
     log = crash_log(exc)
     where = f"the traceback is in {log}" if log else "the traceback could not be saved"
-    detail = " ".join(str(exc).split()) or "no detail"
+    detail = printable(" ".join(str(exc).split())) or "no detail"
     print(
         f"{prefix}: unexpected error ({type(exc).__name__}: {detail}); {where}, "
         "or run with -v to see it; please report it",

@@ -23,6 +23,7 @@ from typing import Any
 from cpv_hooks import config as cfg
 from cpv_hooks.dvc.cache import Cache, file_md5
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
+from cpv_hooks.dvc.safety import links_out, resolve_inside
 from cpv_hooks.errors import (
     CheckpointNotFoundError,
     GitError,
@@ -34,6 +35,7 @@ from cpv_hooks.manifest import Manifest
 from cpv_hooks.pruned import explained
 from cpv_hooks.push import RefUpdate, publish
 from cpv_hooks.repo import (
+    REPO_CONFIG,
     ZERO_SHA,
     Artifact,
     Git,
@@ -303,11 +305,11 @@ class _Checkpoints:
         art = self._artifacts(kind)[0]
         self._check_version(kind, kwargs.get("version_tag"))
         with self._workspace().locked():  # copy in + commit: one step for other processes
+            log = load_repo_config(self.repo_path).metrics
+            log_path = resolve_inside(self.repo_path, log, f"{REPO_CONFIG} metrics")
             placed = (art,) if source is not None and self.place(art, source, opts) else ()
             if metrics is not None and not opts.dry_run:
-                conf = load_repo_config(self.repo_path)
-                lines = "".join(f"{k}: {float(v)}\n" for k, v in metrics.items())
-                (self.repo_path / conf.metrics).write_text(lines)
+                log_path.write_text("".join(f"{k}: {float(v)}\n" for k, v in metrics.items()))
             message = kwargs.get("message") or _message(kind, source, metrics)
             plan = self.commit_version(kind, message, kwargs.get("version_tag"), opts, placed)
         self.last_plan = plan
@@ -348,10 +350,15 @@ class _Checkpoints:
         Returns whether anything was (or, under dry_run, would be) replaced.
         """
         src = Path(source).expanduser().resolve()
-        dest = self.repo_path / art.path
+        dest = resolve_inside(self.repo_path, art.path, art.path)
         if not src.exists():
             raise ValidationError(
                 f"{src} does not exist", "give the path of the new file or directory"
+            )
+        for link, target in links_out(src, src):
+            raise ValidationError(
+                f"{link} is a symlink to {target}, outside {src}: cpv copies no file from there",
+                "copy the file in instead of linking it, or remove the link",
             )
         if src == dest.resolve() or _same_file(src, dest):
             return False
@@ -690,7 +697,7 @@ def export_from_url(
         args = ["clone", "-q", "--depth", "1", "--no-checkout"] + (
             ["--branch", name] if name else []
         )
-        proc = Git(Path(tmp)).result(*args, url, str(clone))
+        proc = Git(Path(tmp)).result(*args, "--", url, str(clone))
         if proc.returncode != 0:
             raise GitError(
                 f"could not fetch {name or 'HEAD'} from {url}: {last_line(proc)}",

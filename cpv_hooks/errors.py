@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
+import re
+
+# C0/C1 controls but newline and tab, bidi overrides, and lone surrogates (undecodable bytes)
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# the password of any URL, and the whole user part of an http(s) URL (tokens go there)
+_URL_SECRET = re.compile(
+    r"(?i)\b((?:https?|ftps?)://)[^\s/@]+@|\b([a-z][\w+.-]*://[^\s/:@]*):[^\s/@]+@"
+)
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: escape sequences, bidi controls and bad bytes escaped."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the credentials of every URL in it replaced by ``***``."""
+    return _URL_SECRET.sub(
+        lambda m: f"{m.group(1)}***@" if m.group(1) else f"{m.group(2)}:***@", text
+    )
+
+
 REINSTALL_HINT = "reinstall it: pip install --force-reinstall cpv-hooks"
 
 
@@ -17,7 +39,8 @@ class CPVError(Exception):
 
     def __str__(self) -> str:
         text = f"{self.message}: {self.hint}" if self.hint else self.message
-        return " ".join(text.split())  # always one line, whatever a library put in the message
+        # always one line, whatever a library put in the message, and safe to print
+        return printable(redact_urls(" ".join(text.split())))
 
 
 class ConfigError(CPVError):

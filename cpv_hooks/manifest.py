@@ -5,11 +5,10 @@ This is the schema the readers validate against; tagging.build_manifest writes i
 
 from __future__ import annotations
 
-import json
-
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
+from cpv_hooks.dvc.safety import loads_json_limited
 from cpv_hooks.errors import ValidationError
 from cpv_hooks.tagging import MANIFEST_SCHEMA
 
@@ -43,15 +42,27 @@ class Manifest(BaseModel):
     pruned: str = ""  # "<date> by <who>" when a retention gc deleted the data (pruned.py)
 
 
-def parse_manifest(tag: str, text: str) -> Manifest:
-    """The manifest in a tag message; a malformed one raises ValidationError."""
+def parse_manifest(tag: str, text: str, commit: str | None = None) -> Manifest:
+    """The manifest in a tag message; a malformed one raises ValidationError.
+
+    So does one that names another tag, or another commit than ``commit`` (the one the tag
+    points at): a manifest copied from another version must not list as that version.
+    """
     start = text.find("\n{")
     try:
         if start < 0:
             raise ValueError("no JSON manifest")
-        return Manifest.model_validate(json.loads(text[start + 1 :]))
-    except (ValueError, PydanticError) as exc:
+        manifest = Manifest.model_validate(loads_json_limited(text[start + 1 :], f"tag {tag}"))
+    except (ValueError, PydanticError, ValidationError) as exc:
         raise ValidationError(
             f"tag {tag} has no valid cpv manifest",
             f"recreate it: `git tag -d {tag}` then commit again, or re-tag with `git tag -a`",
         ) from exc
+    if manifest.tag != tag or (commit is not None and manifest.commit != commit):
+        raise ValidationError(
+            f"tag {tag} at {(commit or '?')[:10]} carries the manifest of "
+            f"{manifest.tag} at {manifest.commit[:10]}: it was copied, not made by cpv",
+            f"delete it (`git tag -d {tag}`, `git push origin :refs/tags/{tag}`) and ask "
+            "who pushed it",
+        )
+    return manifest

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
+
+from cpv_hooks.dvc.safety import loads_json_limited
+from cpv_hooks.errors import ValidationError
 
 METRIC_NAME = re.compile(r"[A-Za-z_][\w./-]*")  # what a metrics.log line can name
 _METRIC_RE = re.compile(
@@ -21,8 +23,8 @@ def parse_metrics(text: str) -> dict[str, float]:
         items: list[tuple[str, Any]] = []
         if line.startswith("{"):
             try:
-                items = list(json.loads(line).items())
-            except (ValueError, AttributeError):
+                items = list(loads_json_limited(line, "metrics", depth=4).items())
+            except (ValidationError, AttributeError):
                 items = []
         if not items:
             items = _METRIC_RE.findall(line)

@@ -70,7 +70,7 @@ def follow_marks(git: Git, remote: str = "origin") -> None:
 def pruned_error(mark: Mark) -> CheckpointNotFoundError:
     day = mark.date[:10]
     return CheckpointNotFoundError(
-        f"{mark.tag}'s data was pruned on {day} by {mark.by}",
+        f"{mark.tag}'s data was pruned on {day} by {mark.by[:80]}",  # printed escaped
         "use a kept version (`cpv model list-tags` shows pruned ones)",
     )
 

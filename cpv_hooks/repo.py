@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cpv_hooks.dvc import safety
 from cpv_hooks.errors import ConfigError, GitError, RepositoryError, ValidationError
 from cpv_hooks.fsutil import atomic_write
 from cpv_hooks.versions import Kind
@@ -143,14 +144,10 @@ def load_repo_config(root: Path) -> RepoConfig:
             return _repo_config(cached["raw"], path)
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    import yaml
-
     try:
-        raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            f"{path} is malformed ({exc})", f"fix {REPO_CONFIG} (see README)"
-        ) from exc
+        raw = safety.load_yaml_safe(path.read_bytes(), REPO_CONFIG)
+    except ValidationError as exc:
+        raise _malformed(path, exc.message) from exc
     config = _repo_config(raw or {}, path)
     if cache.parent.parent.is_dir():
         atomic_write(cache, json.dumps({"key": key, "raw": raw or {}}))
@@ -161,7 +158,11 @@ def _repo_config(raw: Any, path: Path) -> RepoConfig:
     try:
         arts = (
             tuple(
-                Artifact(str(a["path"]).rstrip("/"), a.get("kind", "model"), a.get("store", "dvc"))
+                Artifact(
+                    safety.check_relpath(str(a["path"]).rstrip("/"), f"{REPO_CONFIG} artifacts"),
+                    a.get("kind", "model"),
+                    a.get("store", "dvc"),
+                )
                 for a in raw.get("artifacts", [])
             )
             or DEFAULT_ARTIFACTS
@@ -176,13 +177,17 @@ def _repo_config(raw: Any, path: Path) -> RepoConfig:
             artifacts=arts,
             min_model_mb=float(limits.get("min_model_mb", 0.1)),
             max_model_mb=float(limits.get("max_model_mb", 50000)),
-            metrics=str(raw.get("metrics", "metrics.log")),
+            metrics=safety.check_relpath(str(raw.get("metrics", "metrics.log")), REPO_CONFIG),
             retention=_retention(raw.get("retention") or {}),
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ConfigError(
-            f"{path} is malformed ({exc})", f"fix {REPO_CONFIG} (see README)"
-        ) from exc
+        raise _malformed(path, str(exc)) from exc
+    except ValidationError as exc:
+        raise _malformed(path, exc.message) from exc
+
+
+def _malformed(path: Path, problem: str) -> ConfigError:
+    return ConfigError(f"{path} is malformed ({problem})", f"fix {REPO_CONFIG} (see README)")
 
 
 def last_line(proc: subprocess.CompletedProcess[str]) -> str:
@@ -209,6 +214,7 @@ class Git:
             stdin=subprocess.DEVNULL if input is None else None,
             capture_output=True,
             text=True,
+            errors="surrogateescape",  # a name that is not UTF-8 round-trips, never crashes
             env=self.env,
             timeout=timeout,
         )
@@ -279,7 +285,7 @@ class Git:
         proc = subprocess.run(
             ["git", "cat-file", "--batch"],
             cwd=self.root,
-            input="".join(f"{s}\n" for s in specs).encode(),
+            input="".join(f"{s}\n" for s in specs).encode("utf-8", "surrogateescape"),
             capture_output=True,
             env=self.env,
             check=True,

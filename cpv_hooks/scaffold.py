@@ -168,7 +168,7 @@ def create(
     extra = {
         "team_name": team_name,
         "model_name": model_name,
-        **{k: str(v) for k, v in variables.items() if v is not None},
+        **{k: _literal(str(v)) for k, v in variables.items() if v is not None},
     }
     try:
         made = Path(
@@ -189,3 +189,12 @@ def create(
     if made != target:
         made.rename(target)
     return target
+
+
+def _literal(value: str) -> str:
+    """``value`` as cookiecutter must get it to keep it as it is: it renders every value as
+    Jinja, so one that could hold Jinja syntax becomes a Jinja string literal of itself."""
+    if "{" not in value:
+        return value  # also what choice variables (storage) must stay
+    escaped = value.encode("unicode_escape").decode("ascii").replace("'", "\\'")
+    return "{{ '" + escaped + "' }}"

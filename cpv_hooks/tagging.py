@@ -202,15 +202,19 @@ def read_manifests(git: Git, kind: Kind | None = None) -> list[Manifest]:
     from cpv_hooks.manifest import parse_manifest
     from cpv_hooks.pruned import marks
 
-    out = git.run("for-each-ref", "refs/tags", "--format=%(refname:short)%00%(contents)%1e")
+    out = git.run(
+        "for-each-ref", "refs/tags", "--format=%(refname:short)%00%(*objectname)%00%(contents)%1e"
+    )
     found: list[tuple[tuple[int, int], Manifest]] = []
     for record in out.split("\x1e"):
-        name, _, text = record.lstrip("\n").partition("\0")
+        name, _, rest = record.lstrip("\n").partition("\0")
+        commit, _, text = rest.partition("\0")
         parsed = parse_tag(name)
         if not parsed or (kind and parsed[0] != kind):
             continue
         try:
-            found.append(((parsed[1].major, parsed[1].minor), parse_manifest(name, text)))
+            manifest = parse_manifest(name, text, commit)
+            found.append(((parsed[1].major, parsed[1].minor), manifest))
         except ValidationError:
             continue
     gone = marks(git)
@@ -230,4 +234,6 @@ def read_manifest(git: Git, tag: str) -> Manifest:
         raise CheckpointNotFoundError(
             f"there is no version {tag}", "list versions with `cpv model list-tags`"
         )
-    return parse_manifest(tag, git.run("tag", "-l", "--format=%(contents)", tag))
+    text = git.run("tag", "-l", "--format=%(*objectname)%00%(contents)", tag)
+    commit, _, text = text.partition("\0")
+    return parse_manifest(tag, text, commit)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from cpv_hooks.dvc.pointers import (
     pointer_path,
     pointer_text,
 )
+from cpv_hooks.dvc.safety import links_out, resolve_inside
 from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
 from cpv_hooks.fsutil import atomic_write, inode, remove
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
@@ -43,7 +46,7 @@ def signature(path: Path) -> str | None:
         return f"f:{st.st_size}:{st.st_mtime_ns}:{inode(st)}"
     digest = hashlib.sha1(usedforsecurity=False)
     for rel, fst in sorted(_walk(path, "")):
-        digest.update(f"{rel}\0{fst.st_size}:{fst.st_mtime_ns}:{inode(fst)}\n".encode())
+        digest.update(os.fsencode(f"{rel}\0{fst.st_size}:{fst.st_mtime_ns}:{inode(fst)}\n"))
     return "d:" + digest.hexdigest()
 
 
@@ -157,21 +160,14 @@ class Workspace:
 
     def check_artifacts(self, arts: Iterable[Artifact]) -> None:
         """Refuse symlinks leaving the repo, and model files outside the size limits."""
-        root = self.root.resolve()
         for art in arts:
             path = self.root / art.path
-            links = (
-                [path]
-                if not path.is_dir() or path.is_symlink()
-                else [path / rel for rel, _ in _walk(path, "") if (path / rel).is_symlink()]
-            )
-            for link in links:
-                target = link.resolve()
-                if link.is_symlink() and not target.is_relative_to(root):
-                    raise ValidationError(
-                        f"{link.relative_to(self.root)} is a symlink to {target}, outside the repo",
-                        f"copy the file in instead: cp --remove-destination {target} {link}",
-                    )
+            for link, target in links_out(path, self.root):
+                raise ValidationError(
+                    f"{link.relative_to(self.root)} is a symlink to {target}, outside the repo",
+                    f"copy the file in instead: cp --remove-destination {target} {link}",
+                )
+            resolve_inside(self.root, art.path, art.path)  # its directory may be a link out
             if art.kind == "model" and not path.is_dir():
                 self.check_size(path, art.path)
 
@@ -327,7 +323,7 @@ class Workspace:
     def _checkout(self, art: Artifact, ptr: Pointer) -> None:
         """Put the cached content of ``ptr`` at ``art``'s path, as ``dvc checkout`` does."""
         cache = self.cache()
-        dest = self.root / art.path
+        dest = resolve_inside(self.root, art.path, art.pointer)
         if not ptr.is_dir:
             if dest.is_dir() and not dest.is_symlink():
                 shutil.rmtree(dest)
@@ -340,6 +336,8 @@ class Workspace:
         dest.mkdir(parents=True, exist_ok=True)
         known = self._file_records(art)
         wanted = {e["relpath"]: e["md5"] for e in cache.dir_entries(ptr.md5)}
+        for parent in {posixpath.dirname(rel) for rel in wanted} - {""}:
+            resolve_inside(self.root, f"{art.path}/{parent}", art.pointer)
         records = {}
         for rel, _ in list(_walk(dest, "")):
             if rel not in wanted:
@@ -482,12 +480,21 @@ class Workspace:
 
 
 def _write_object(dest: Path, source: Path | bytes, mode: int = 0o444) -> None:
-    """Write a file through a temporary name beside it: readers see all of it or nothing."""
+    """Write a file through a temporary name beside it: readers see all of it or nothing.
+
+    The temporary name is unique (caches are shared between repos and processes) and is
+    removed on every failure (a full disk included).
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".cpv-tmp-{dest.name}")
-    if isinstance(source, bytes):
-        tmp.write_bytes(source)
-    else:
-        shutil.copyfile(source, tmp)
-    os.chmod(tmp, mode)
-    os.replace(tmp, dest)
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=".cpv-tmp-")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if isinstance(source, bytes):
+            tmp.write_bytes(source)
+        else:
+            shutil.copyfile(source, tmp)
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -12,8 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from cpv_hooks.testing import MotoServer
+
+# CI explores the same examples every run; a developer's run explores new ones
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent

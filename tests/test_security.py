@@ -73,6 +73,34 @@ def test_commit_of_a_private_key_is_refused(make_repo) -> None:
     assert len(git(repo, "log", "--oneline").stdout.splitlines()) == 1
 
 
+KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+def test_what_is_scanned_is_what_git_stores(make_repo, bare_remote: Path) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo()
+    # a key staged, then removed from the working file: the index still holds it
+    (repo / "notes.txt").write_text(KEY)
+    git(repo, "add", "notes.txt")
+    (repo / "notes.txt").write_text("nothing here\n")
+    proc = git(repo, "commit", "-m", "staged key", check=False)
+    assert proc.returncode != 0 and "Private key found: notes.txt" in proc.stdout + proc.stderr
+    git(repo, "reset", "-q", "--", "notes.txt")
+    # a file named like an option beside the key is a file name, not --help
+    (repo / "-h").write_text("x\n")
+    (repo / "deploy_key").write_text(KEY)
+    git(repo, "add", "--", "-h", "deploy_key")
+    proc = git(repo, "commit", "-m", "dash", check=False)
+    assert proc.returncode != 0 and "Private key found: deploy_key" in proc.stdout + proc.stderr
+    # a key committed past the hook never reaches the remote
+    git(repo, "commit", "--no-verify", "-m", "bypassed")
+    git(repo, "rm", "-q", "deploy_key")
+    git(repo, "commit", "--no-verify", "-m", "removed again")
+    proc = git(repo, "push", "-q", "origin", "main", check=False)
+    assert proc.returncode != 0 and "a pushed commit holds a secret" in proc.stderr
+    assert "Private key found: deploy_key" in proc.stdout + proc.stderr
+    assert "refs/heads/main" not in git(repo, "ls-remote", "origin").stdout
+
+
 def test_commit_of_this_machines_aws_secret_is_refused(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
     repo = make_repo()

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from cpv_hooks.boundary import INTERRUPTED
-from cpv_hooks.cli.output import echo_json, print_info, print_plan, print_versions
+from cpv_hooks.cli.output import echo, echo_json, print_info, print_plan, print_versions
 from cpv_hooks.errors import CPVError, CredentialError
 from cpv_hooks.versions import Kind
 
@@ -105,7 +105,7 @@ def init(
         git_remote_url=git_remote_url,
     )
     if not _dry_run(f"create the model repo {team_name}/{model_name} in {path}"):
-        click.echo(f"created {path}")
+        echo(f"created {path}")
 
 
 @cli.command()
@@ -124,7 +124,7 @@ def install(path: Path | None) -> None:
     hooks, report = do_install(path)
     fetched = f", fetched {report.fetched} object(s)" if report.fetched else ""
     restored = ", ".join(report.restored) or "nothing to check out"
-    click.echo(f"{hooks.describe('installed')}; {restored}{fetched}")
+    echo(f"{hooks.describe('installed')}; {restored}{fetched}")
 
 
 @cli.command()
@@ -137,7 +137,7 @@ def uninstall(path: Path | None) -> None:
     dry = click.get_current_context().obj["dry_run"]
     plan = uninstall_hooks(find_root(path), dry_run=dry)
     if not _dry_run(plan.describe("remove")):
-        click.echo(plan.describe("removed"))
+        echo(plan.describe("removed"))
 
 
 @cli.command()
@@ -151,7 +151,7 @@ def retag(tag: str, remote: str) -> None:
     dry = click.get_current_context().obj["dry_run"]
     new = do_retag(find_root(), tag, remote, dry_run=dry)
     if not _dry_run(f"move {tag} to {new}"):
-        click.echo(f"{tag} -> {new}")
+        echo(f"{tag} -> {new}")
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def _dry_run(plan: str) -> bool:
     ctx = click.get_current_context()
     if not ctx.obj.get("dry_run"):
         return False
-    click.echo(f"dry run: would {plan}; nothing changed")
+    echo(f"dry run: would {plan}; nothing changed")
     return True
 
 
@@ -303,7 +303,7 @@ def _kind_group(kind: Kind) -> click.Group:
             done = _manager(ctx, KIND_CLASS[kind]).export(kind, tag, output_dir, **opts)
         for dest, ptr, name in done:
             if not _dry_run(f"write {name}'s {dest.name} (md5 {ptr.md5}) to {dest}"):
-                click.echo(f"{name}: {dest} (md5 {ptr.md5} verified)")
+                echo(f"{name}: {dest} (md5 {ptr.md5} verified)")
 
     @group.command(
         name="list-tags", help=f"List {kind} versions from the tags (no checkout, no S3)."
@@ -391,19 +391,19 @@ def diff_cmd(a: str, b: str, as_json: bool) -> None:
     if as_json:
         echo_json(result)
         return
-    click.echo(f"{a} -> {b}")
+    echo(f"{a} -> {b}")
     for key, m in result["metrics"].items():
         delta = f" ({m['delta']:+g})" if m["delta"] is not None else ""
-        click.echo(f"metric {key}: {m['from']} -> {m['to']}{delta}")
+        echo(f"metric {key}: {m['from']} -> {m['to']}{delta}")
     for path, art in result["artifacts"].items():
         if not art["changed"]:
-            click.echo(f"{path}: unchanged")
+            echo(f"{path}: unchanged")
             continue
         sizes = " -> ".join(str(x["size"]) if x else "none" for x in (art["from"], art["to"]))
-        click.echo(f"{path}: changed, size {sizes}")
+        echo(f"{path}: changed, size {sizes}")
         for what in ("added", "removed", "modified"):
             for name in art.get(what, []):
-                click.echo(f"  {what}: {name}")
+                echo(f"  {what}: {name}")
 
 
 # -- configuration --------------------------------------------------------------------
@@ -446,13 +446,13 @@ def aws_config(
     where = f" and point the DVC remote of {root} at them" if in_repo else ""
     if _dry_run(f"store {described}{where}"):
         return
-    click.echo(f"stored {described}")
+    echo(f"stored {described}")
     if root is not None and conf is not None and in_repo:
         from cpv_hooks.storage import read_dvc_config
 
         name = read_dvc_config(root).get("core", {}).get("remote", "myremote")
         url = configure_remote(root, conf.team, conf.model, name, settings)
-        click.echo(
+        echo(
             f"this repo's data now goes to {url}: run `cpv validate`, commit .dvc/config "
             "and `git push`"
         )
@@ -475,13 +475,13 @@ def bitbucket_config(keygen_filename: str | None, user: str | None, no_test: boo
         return
     setup, test = CPVConfig().setup_bitbucket_ssh(keygen_filename, user, test=not no_test)
     made = "created" if setup.created_key else "reusing"
-    click.echo(f"{made} key {setup.key_path}; {setup.config_path} has the {setup.host} entry")
-    click.echo(f"add this public key at {KEYS_PAGE}:\n{setup.public_key}")
+    echo(f"{made} key {setup.key_path}; {setup.config_path} has the {setup.host} entry")
+    echo(f"add this public key at {KEYS_PAGE}:\n{setup.public_key}")
     if test is not None:
         ok, detail = test
-        click.echo(f"{'PASS' if ok else 'FAIL'} ssh {setup.host}: {detail}")
+        echo(f"{'PASS' if ok else 'FAIL'} ssh {setup.host}: {detail}")
         if not ok:
-            click.echo(
+            echo(
                 f"cpv: error: ssh to {setup.host} failed: add the key above at {KEYS_PAGE}, "
                 "then run `cpv bitbucket-config` again",
                 err=True,
@@ -502,7 +502,7 @@ def validate(as_json: bool) -> None:
         echo_json([c.__dict__ for c in checks])
     else:
         for c in checks:
-            click.echo(f"{'PASS' if c.ok else 'FAIL'} {c.name}: {c.detail}")
+            echo(f"{'PASS' if c.ok else 'FAIL'} {c.name}: {c.detail}")
     if not all(c.ok for c in checks):
         raise click.exceptions.Exit(1)
 
@@ -520,6 +520,6 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except click.exceptions.Abort:  # Ctrl-C outside a command (click turns it into Abort)
-        click.echo("cpv: interrupted", err=True)
+        echo("cpv: interrupted", err=True)
         return INTERRUPTED
     return code if isinstance(code, int) else 0

@@ -7,10 +7,17 @@ from typing import Any
 
 import click
 
+from cpv_hooks.errors import printable
+
+
+def echo(message: str = "", err: bool = False) -> None:
+    """Print a message, control characters escaped: data from a repo may hold any."""
+    click.echo(printable(message), err=err)
+
 
 def echo_json(data: Any) -> None:
     """``data`` as indented JSON."""
-    click.echo(json.dumps(data, indent=2, default=str))
+    echo(json.dumps(data, indent=2, default=str))
 
 
 def print_plan(plan: Any, what: str) -> None:
@@ -19,15 +26,15 @@ def print_plan(plan: Any, what: str) -> None:
         return
     if plan.dry_run:
         changed = ", ".join(plan.changed) or "nothing new"
-        click.echo(
+        echo(
             f"dry run: would version {changed} as {', '.join(plan.tags) or '-'}; nothing changed"
         )
         return
     if not plan.tags:
-        click.echo("already there: nothing to version")
+        echo("already there: nothing to version")
         return
     sent = f", uploaded {plan.upload_objects} object(s)" if plan.upload_objects else ""
-    click.echo(f"{what} {', '.join(plan.tags)}{sent}")
+    echo(f"{what} {', '.join(plan.tags)}{sent}")
 
 
 def print_versions(versions: list[Any], as_json: bool) -> None:
@@ -36,12 +43,12 @@ def print_versions(versions: list[Any], as_json: bool) -> None:
         echo_json([v.model_dump(by_alias=True) for v in versions])
         return
     if not versions:
-        click.echo("no versions yet")
+        echo("no versions yet")
     for v in versions:
         size = sum(a.size for a in v.artifacts.values())
         metrics = " ".join(f"{k}={val:g}" for k, val in list(v.metrics.items())[:4])
         pruned = f"  [data pruned {v.pruned}]" if v.pruned else ""
-        click.echo(
+        echo(
             f"{v.tag:<12} {v.date[:19]:<19}  {size / 1e6:>9.2f} MB  {v.message[:40]:<40} "
             f"{metrics}{pruned}"
         )
@@ -52,10 +59,10 @@ def print_info(meta: dict[str, Any], as_json: bool) -> None:
     if as_json:
         echo_json(meta)
         return
-    click.echo(f"{meta['tag']}  ({meta['kind']} version, commit {meta['commit'][:10]})")
-    click.echo(f"date:    {meta['date']}\nauthor:  {meta['author']}\nmessage: {meta['message']}")
+    echo(f"{meta['tag']}  ({meta['kind']} version, commit {meta['commit'][:10]})")
+    echo(f"date:    {meta['date']}\nauthor:  {meta['author']}\nmessage: {meta['message']}")
     for path, art in meta["artifacts"].items():
         files = f", {art['nfiles']} files" if art.get("nfiles") is not None else ""
-        click.echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
+        echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
     for key, value in meta.get("metrics", {}).items():
-        click.echo(f"metric {key}: {value:g}")
+        echo(f"metric {key}: {value:g}")

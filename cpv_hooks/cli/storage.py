@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from cpv_hooks.cli.output import echo_json
+from cpv_hooks.cli.output import echo, echo_json
 
 _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "hours"}
@@ -87,16 +87,16 @@ def gc(
     if as_json:
         echo_json(report.as_dict())
         return
-    click.echo(
+    echo(
         f"{report.target}: {report.stored} object(s) stored, {report.needed} needed by "
         f"{report.commits} commit(s)"
         + (f" of {report.refs} ref(s)" if report.refs else "")
         + (f", {report.recent} unneeded kept (recent or unpushed)" if report.recent else "")
     )
     if report.kept or report.pruned:
-        click.echo(f"versions kept: {', '.join(report.kept) or 'none'}")
-        click.echo(f"versions pruned: {', '.join(report.pruned) or 'none'}")
+        echo(f"versions kept: {', '.join(report.kept) or 'none'}")
+        echo(f"versions pruned: {', '.join(report.pruned) or 'none'}")
     done = "deleted" if report.applied else "dry run: would delete"
-    click.echo(f"{done} {len(report.delete)} object(s), {report.bytes} bytes")
+    echo(f"{done} {len(report.delete)} object(s), {report.bytes} bytes")
     if not report.applied and report.delete:
-        click.echo("run again with --yes to delete them")
+        echo("run again with --yes to delete them")

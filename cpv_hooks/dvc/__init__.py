@@ -1,1 +1,1 @@
-"""DVC's formats, byte for byte, and nothing else."""
+"""DVC's formats, byte for byte, and the checks every value read from them passes."""

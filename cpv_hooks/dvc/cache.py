@@ -8,11 +8,11 @@ Objects named by DVC 2 pointers keep DVC 2's layout (``<2 hex>/<30 hex>``) and h
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cpv_hooks.dvc import safety
 from cpv_hooks.dvc.pointers import Pointer
 from cpv_hooks.errors import DVCError
 
@@ -83,14 +83,15 @@ class Cache:
         return self.path(md5).exists()
 
     def dir_entries(self, md5: str) -> list[dict[str, str]]:
-        """The listing stored in a ``.dir`` object."""
+        """The listing stored in a ``.dir`` object, every md5 and relpath checked."""
+        where = f"directory listing {md5}"
         try:
-            entries = json.loads(self.path(md5).read_text())
+            entries = safety.loads_json_limited(self.path(md5).read_bytes(), where)
             assert isinstance(entries, list)
-            return entries
-        except (OSError, ValueError, AssertionError) as exc:
+            return [_entry(e, where) for e in entries]
+        except (OSError, AssertionError) as exc:
             raise DVCError(
-                f"directory listing {md5} is missing or corrupt in the local cache",
+                f"{where} is missing or corrupt in the local cache",
                 "fetch it again with `cpv install` (or `dvc pull`)",
             ) from exc
 
@@ -112,3 +113,13 @@ class Cache:
                 for entry in self.dir_entries(ptr.md5):
                     files[entry["md5"]] = Obj(entry["md5"], legacy=old)
         return list(files.values()), list(dirs.values())
+
+
+def _entry(entry: object, where: str) -> dict[str, str]:
+    """A listing entry whose md5 and relpath passed the gate."""
+    if not isinstance(entry, dict):
+        raise safety.refuse(where, f"entry {safety.shown(entry)} is not an object")
+    return {
+        "md5": safety.check_md5(entry.get("md5"), where),
+        "relpath": safety.check_relpath(entry.get("relpath"), where),
+    }

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import io
 import posixpath
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cpv_hooks.errors import DVCError
-
-_MD5_RE = re.compile(r"^[0-9a-f]{32}(\.dir)?$")
+from cpv_hooks.dvc import safety
+from cpv_hooks.errors import DVCError, ValidationError
 
 
 @dataclass(frozen=True)
@@ -50,30 +48,25 @@ class Pointer:
 
 
 def parse_pointer(text: bytes | str, where: str) -> Pointer:
-    """Parse a ``.dvc`` file of DVC 2 or 3; a hand-edited or truncated one raises DVCError."""
-    import yaml
-
+    """Parse a ``.dvc`` file of DVC 2 or 3; a hand-edited, truncated or crafted one raises."""
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        out = data["outs"][0]
-        md5 = str(out["md5"])
-        if not _MD5_RE.match(md5):
-            raise ValueError(f"bad md5 {md5!r}")
+        out = safety.load_yaml_safe(text, where)["outs"][0]
         if out.get("hash", "md5") != "md5":
-            raise ValueError(f"unknown hash {out['hash']!r}")
+            raise safety.refuse(where, f"unknown hash {safety.shown(out['hash'])}")
         nfiles = out.get("nfiles")
         remote = out.get("remote")
         return Pointer(
-            str(out["path"]),
-            md5,
-            int(out.get("size", 0)),
-            int(nfiles) if nfiles is not None else None,
+            safety.check_relpath(out["path"], f"{where} path"),
+            safety.check_md5(out["md5"], where, allow_dir=True),
+            safety.check_size(out.get("size", 0), f"{where} size"),
+            safety.check_size(nfiles, f"{where} nfiles") if nfiles is not None else None,
             legacy="hash" not in out,
             remote=str(remote) if remote is not None else None,
         )
-    except (yaml.YAMLError, TypeError, KeyError, IndexError, ValueError) as exc:
+    except (ValidationError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        problem = exc.message if isinstance(exc, ValidationError) else repr(exc)
         raise DVCError(
-            f"{where} is not a valid DVC pointer ({exc})",
+            f"{where} is not a valid DVC pointer ({problem})",
             f"restore it with `git checkout -- {where.split('@')[0]}` or re-add the artifact",
         ) from exc
 
@@ -90,9 +83,10 @@ def pointer_text(ptr: Pointer, old: str | None = None) -> str:
         try:
             current = parse_pointer(old, "the old pointer")
         except DVCError:
-            current = None
+            current, old = None, None  # a broken or crafted pointer is replaced, never re-read
         if (
             current is not None
+            and old is not None
             and current.legacy
             and ptr.legacy
             and (current.md5, current.size, current.nfiles) == (ptr.md5, ptr.size, ptr.nfiles)

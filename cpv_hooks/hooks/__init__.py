@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stage, rest = args[0], args[1:]
     stdin = sys.stdin.buffer.read() if stage == "pre-push" else b""
     module = importlib.import_module(f"cpv_hooks.hooks.{HOOKS[stage]}")
-    kwargs = {"stdin": stdin.decode()} if stage == "pre-push" else {}
+    kwargs = {"stdin": stdin.decode("utf-8", "surrogateescape")} if stage == "pre-push" else {}
     result: int = module.main(rest, **kwargs)
     if native and result == 0:
         from cpv_hooks.hooks.chain import run_legacy, run_others

@@ -13,10 +13,12 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from cpv_hooks.errors import ConfigError
+from cpv_hooks.dvc.safety import load_yaml_safe
 from cpv_hooks.fsutil import atomic_write
+from cpv_hooks.repo import Git
 
 CONFIG = ".pre-commit-config.yaml"
 # hooks the native scripts run in-process: cpv's own, and pre-commit-hooks' secret scanners
@@ -64,8 +66,6 @@ def _configured(root: Path) -> list[tuple[str, list[str]]]:
     The result is cached in the git dir, keyed by the file's size, times and inode, so a
     no-op hook reads a small JSON file instead of importing and running YAML.
     """
-    from cpv_hooks.repo import Git
-
     path = root / CONFIG
     try:
         st = path.stat()
@@ -86,15 +86,7 @@ def _configured(root: Path) -> list[tuple[str, list[str]]]:
 
 
 def _parse(path: Path) -> list[tuple[str, list[str]]]:
-    import yaml
-
-    try:
-        conf = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            f"{path.name} is not valid YAML ({str(exc).splitlines()[0]})",
-            "fix it; `pre-commit validate-config` shows where",
-        ) from exc
+    conf = load_yaml_safe(path.read_bytes(), CONFIG)
     conf = conf if isinstance(conf, dict) else {}
     default = conf.get("default_stages") or ALL_STAGES
     legacy = {"commit": "pre-commit", "push": "pre-push", "merge-commit": "pre-merge-commit"}
@@ -109,8 +101,6 @@ def _parse(path: Path) -> list[tuple[str, list[str]]]:
 
 def run_legacy(root: Path, stage: str, args: list[str], stdin: bytes) -> int:
     """Run the hook of another tool that ``cpv install`` kept as ``<stage>.legacy``."""
-    from cpv_hooks.repo import Git
-
     known = Path(os.environ.get("CPV_HOOKS_DIR") or "-")  # set by hooks/cpv-hook: saves a git call
     legacy = (known.resolve() if known.is_dir() else Git(root).hooks_dir()) / f"{stage}.legacy"
     if not os.access(legacy, os.X_OK):
@@ -133,6 +123,7 @@ def run_others(root: Path, stage: str, args: list[str], stdin: bytes) -> int:
     with tempfile.TemporaryDirectory(prefix="cpv-hooks-") as empty:
         cmd = [
             sys.executable,
+            "-I",  # isolated: the repo's own files never shadow a module
             "-m",
             "pre_commit",
             "hook-impl",
@@ -147,14 +138,55 @@ def run_others(root: Path, stage: str, args: list[str], stdin: bytes) -> int:
         return subprocess.run(cmd, cwd=root, input=stdin, env=env).returncode
 
 
-def scan_secrets(root: Path, files: list[str]) -> int:
-    """Run the configured secret scanners of pre-commit-hooks on ``files``, in this process."""
+def staged_blobs(git: Git) -> dict[str, bytes]:
+    """The staged content (the index, not the work tree) of each added or changed file."""
+    out = git.run("diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z")
+    names = [n for n in out.split("\0") if n]
+    blobs = git.read_blobs([f":{n}" for n in names])
+    return {n: blobs[f":{n}"] for n in names if f":{n}" in blobs}
+
+
+def pushed_blobs(git: Git, tips: list[str], remote: str) -> dict[str, bytes]:
+    """Every file version that the commits up to ``tips`` add and ``remote`` lacks."""
+    if not tips:
+        return {}
+    listed = git.run(
+        "rev-list", "--objects", "--filter=object:type=blob", "--filter-provided-objects",
+        *tips, "--not", f"--remotes={remote}", "--",
+    )  # fmt: skip
+    named = dict(line.split(" ", 1) for line in listed.split("\n") if " " in line)
+    blobs = git.read_blobs(list(named))
+    return {named[sha]: data for sha, data in blobs.items()}
+
+
+def scan_secrets(root: Path, read: Callable[[], dict[str, bytes]]) -> int:
+    """Run the configured secret scanners of pre-commit-hooks on what ``read`` returns.
+
+    ``read`` gives the files to scan (name -> content); it is not called when no scanner is
+    configured.
+
+    The contents are written under their names in a private temporary directory, so what is
+    scanned is exactly what git stores; the names follow ``--``, never read as options.
+    """
     import importlib
 
     skip = set(os.environ.get("SKIP", "").split(","))
-    result = 0
-    for hook_id in configured_ids(root):
-        if hook_id in SECRET_SCANNERS and hook_id not in skip and files:
-            module, args = SECRET_SCANNERS[hook_id]
-            result |= importlib.import_module(module).main([*args, *files])
-    return result
+    scanners = [i for i in configured_ids(root) if i in SECRET_SCANNERS and i not in skip]
+    blobs = read() if scanners else {}
+    if not blobs:
+        return 0
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="cpv-scan-") as tmp:
+        for name, data in blobs.items():
+            path = Path(tmp, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        os.chdir(tmp)  # the scanners print the names they are given: the repo's own
+        try:
+            result = 0
+            for hook_id in scanners:
+                module, args = SECRET_SCANNERS[hook_id]
+                result |= importlib.import_module(module).main([*args, "--", *blobs])
+            return result
+        finally:
+            os.chdir(here)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from cpv_hooks.hooks import report
-from cpv_hooks.hooks.chain import scan_secrets
+from cpv_hooks.hooks.chain import scan_secrets, staged_blobs
 from cpv_hooks.repo import find_root
 from cpv_hooks.workspace import Workspace
 
@@ -51,9 +51,7 @@ def _run() -> int:
     ws.check_artifacts(changed)
     ws.add(changed)
     staged, was_clean = stage_pointers(ws, bool(changed))
-    staged_files = ws.git.run("diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z")
-    files = [f for f in staged_files.split("\0") if f and (ws.root / f).is_file()]
-    if scan_secrets(ws.root, files):
+    if scan_secrets(ws.root, lambda: staged_blobs(ws.git)):
         print(
             "cpv: a staged file holds a secret (see above): remove it, `git add` the file "
             "again and commit; rotate the key if it was ever pushed",

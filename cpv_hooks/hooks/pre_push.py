@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from cpv_hooks.hooks import report
+from cpv_hooks.hooks.chain import pushed_blobs, scan_secrets
 from cpv_hooks.push import RefUpdate, publish
 from cpv_hooks.repo import ZERO_SHA, Git, find_root
 
@@ -36,6 +37,14 @@ def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
         else:
             text = sys.stdin.read() if stdin is None else stdin
             updates = [RefUpdate.parse(line) for line in text.splitlines() if line.strip()]
+        tips = [up.local_sha for up in updates if up.local_sha != ZERO_SHA]
+        if scan_secrets(git.root, lambda: pushed_blobs(git, tips, remote_name)):
+            print(
+                "cpv: push refused: a pushed commit holds a secret (see above): remove it "
+                "from the history (git rebase -i), and rotate the key",
+                file=sys.stderr,
+            )
+            return 1
         result = publish(git.root, updates, remote_name)
         if result.objects:
             print(
