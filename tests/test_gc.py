@@ -199,6 +199,10 @@ def test_retention_prunes_exactly_the_versions_outside_the_policy(
     plan = json.loads(_gc(repo, "--json").stdout)  # the policy from .cpv.yaml
     assert plan["versions_pruned"] == ["v0.1", "v0.2"]
     assert plan["versions_kept"] == ["v0.3"]
+    young = json.loads(_gc(repo, "--older-than", "1", "--json").stdout)  # all made today
+    assert young["versions_pruned"] == [] and young["delete_objects"] == 0
+    old = json.loads(_gc(repo, "--older-than", "0", "--json").stdout)
+    assert old["versions_pruned"] == ["v0.1", "v0.2"]  # v0.3 is main's tip: its data stays
     out = _gc(repo, "--keep-last", "1", "--keep", "v0.1", "--grace", "0", "--yes").stdout
     assert "versions kept: v0.1, v0.3" in out
     assert "versions pruned: v0.2" in out
