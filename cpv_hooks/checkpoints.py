@@ -31,9 +31,10 @@ from cpv_hooks.errors import (
     ValidationError,
 )
 from cpv_hooks.fsutil import remove
+from cpv_hooks.heal import Healed, heal, heal_unpushed_parents
 from cpv_hooks.manifest import Manifest
 from cpv_hooks.pruned import explained
-from cpv_hooks.push import RefUpdate, publish
+from cpv_hooks.push import RefUpdate, publish, push_branch
 from cpv_hooks.repo import (
     REPO_CONFIG,
     ZERO_SHA,
@@ -43,8 +44,9 @@ from cpv_hooks.repo import (
     load_repo_config,
     validate_name,
 )
+from cpv_hooks.stale import RollbackGuard
 from cpv_hooks.storage import DISK_FULL, cache_dir, disk_full, export, open_remote
-from cpv_hooks.tagging import read_manifest, read_manifests, tag_commit
+from cpv_hooks.tagging import read_manifest, read_manifests, signature, tag_commit
 from cpv_hooks.versions import Directive, Kind, latest, parse_version, tag_for
 from cpv_hooks.workspace import Workspace
 
@@ -112,6 +114,7 @@ class Plan:
     changed: list[str] = field(default_factory=list)
     upload_objects: int = 0
     dry_run: bool = False
+    healed: list[str] = field(default_factory=list)  # versions given to earlier commits
 
 
 class _Checkpoints:
@@ -200,8 +203,11 @@ class _Checkpoints:
         return read_manifests(self.git, kind)
 
     def metadata(self, kind: Kind, tag: str | None) -> dict[str, Any]:
-        """Date, author, message, sizes, hashes and metrics of a version."""
-        return read_manifest(self.git, self._tag(kind, tag)).model_dump(by_alias=True)
+        """Date, author, message, sizes, hashes, metrics and signature state of a version."""
+        name = self._tag(kind, tag)
+        meta = read_manifest(self.git, name).model_dump(by_alias=True)
+        meta["signature"] = signature(self.git, name)
+        return meta
 
     def export(
         self,
@@ -269,7 +275,7 @@ class _Checkpoints:
                 kinds = sorted({a.kind for a in changed} | ({kind} if kind else set()))
                 plan.tags = [_next(git.tags(), k, directive) for k in kinds]
                 return plan
-            ws.add(changed)
+            ws.add(changed, check=RollbackGuard(git, skip=placed))
             paths = [a.pointer for a in scope if (ws.root / a.pointer).exists()]
             paths += ws.gitignores(a for a in changed if a.store == "dvc")
             git.run("add", "--", *paths)
@@ -288,6 +294,7 @@ class _Checkpoints:
                     _next(git.tags(), k, directive)  # a bad version fails before any commit
                 commit = ["commit", "-q", "-m", message, "--", *pending]  # only these paths
                 git.run(*NO_HOOKS, *git.identity_args(), *commit)
+                plan.healed = [h.tag for h in heal_unpushed_parents(ws.root)]
                 plan.tags = tag_commit(ws.root, "HEAD", directive)
         if opts.push:
             plan.upload_objects = self._publish(plan.tags)
@@ -324,25 +331,26 @@ class _Checkpoints:
         self.last_plan = self.commit_version(kind, text, version_tag, opts)
         return _made(self.last_plan, kind)
 
+    def heal(self, **kwargs: Any) -> list[Healed]:
+        """Version every commit of HEAD's history that changed the model or data without
+        getting its version (made before the hooks, or without them); nothing is pushed."""
+        opts = self._opts(kwargs)
+        with self._workspace().locked():
+            return heal(self.repo_path, ["HEAD"], dry_run=opts.dry_run)
+
     def _publish(self, tags: list[str]) -> int:
-        """Upload the data of ``tags`` (always), then push branch and tags to origin (if any)."""
+        """Push the branch and its versions to origin, uploading the data of every commit the
+        push sends; without origin, upload the data of ``tags`` (or HEAD) only."""
         git = self.git
+        if "origin" in git.run("remote").split():
+            branch = git.run("symbolic-ref", "--short", "HEAD")
+            return push_branch(git.root, "origin", branch).objects
         head = git.run("rev-parse", "HEAD")
         updates = [
             RefUpdate(f"refs/tags/{t}", git.run("rev-parse", t), f"refs/tags/{t}", ZERO_SHA)
             for t in tags
         ] or [RefUpdate("HEAD", head, "refs/heads/x", ZERO_SHA)]
-        remotes = git.run("remote").split()
-        result = publish(git.root, updates, remotes[0] if remotes else "origin")
-        if "origin" in remotes:
-            branch = git.run("symbolic-ref", "--short", "HEAD")
-            proc = git.result("push", "--no-verify", "-q", "-u", "origin", branch, *tags)
-            if proc.returncode != 0:
-                raise GitError(
-                    f"git push to origin failed: {last_line(proc)}",
-                    "pull first (git pull), or renumber a taken tag with `cpv retag`",
-                )
-        return result.objects
+        return publish(git.root, updates, "origin").objects
 
     def place(self, art: Artifact, source: str | Path, opts: Options) -> bool:
         """Copy ``source`` to where ``art`` lives, keeping unsaved work recoverable.
@@ -362,8 +370,8 @@ class _Checkpoints:
             )
         if src == dest.resolve() or _same_file(src, dest):
             return False
-        if art.is_dir != src.is_dir():
-            want = "a directory" if art.is_dir else "a file"
+        if art.is_dir(self.repo_path) != src.is_dir():
+            want = "a directory" if art.is_dir(self.repo_path) else "a file"
             raise ValidationError(f"{src} is not {want}", f"{art.path} takes {want}")
         if art.kind == "model" and not src.is_dir():
             self._workspace().check_size(src, str(src))  # before anything is copied
@@ -784,7 +792,7 @@ def diff(root: Path, a: str, b: str) -> dict[str, Any]:
             "to": ptrs[1].as_dict() if ptrs[1] else None,
             "changed": (ptrs[0].md5 if ptrs[0] else None) != (ptrs[1].md5 if ptrs[1] else None),
         }
-        if art.is_dir and entry["changed"]:
+        if art.is_dir(root) and entry["changed"]:
             listings = [_listing(cache, remote, p) for p in ptrs]
             entry["added"] = sorted(set(listings[1]) - set(listings[0]))
             entry["removed"] = sorted(set(listings[0]) - set(listings[1]))

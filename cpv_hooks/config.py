@@ -176,9 +176,7 @@ class CPVConfig:
         from cpv_hooks import ssh
 
         user = bitbucket_user or (self._config.bitbucket.user if self._config.bitbucket else "")
-        key, created = ssh.ensure_key(
-            keygen_filename or ssh.DEFAULT_KEY, f"cpv {user}".strip()
-        )
+        key, created = ssh.ensure_key(keygen_filename or ssh.DEFAULT_KEY, f"cpv {user}".strip())
         config_path = ssh.write_host_entry(key)
         self._config.bitbucket = BitbucketSettings(user=user, key_path=str(key))
         self._save_config()

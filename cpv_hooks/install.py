@@ -19,7 +19,15 @@ from cpv_hooks.repo import Git, find_root
 from cpv_hooks.workspace import SyncReport, Workspace
 
 # every hook type cpv installs: the one list (the hook scripts serve them all)
-HOOK_TYPES = ("pre-commit", "post-commit", "post-checkout", "post-merge", "pre-push")
+HOOK_TYPES = (
+    "pre-commit",
+    "commit-msg",
+    "post-commit",
+    "post-checkout",
+    "post-merge",
+    "post-rewrite",
+    "pre-push",
+)
 MARKER = "# cpv's native git hook"  # a line of hooks/cpv-hook: how cpv knows its own scripts
 LEGACY = ".legacy"
 
@@ -74,6 +82,12 @@ def plan_hooks(root: Path) -> HookPlan:
             f"{root} has no .pre-commit-config.yaml",
             "run this in a repo made by `cpv init` or the cpv template",
         )
+    if _in_user_site():
+        raise RepositoryError(
+            "cpv is installed in the user site-packages, which the hooks (isolated `python -I`, "
+            "so no repo file can shadow a module) do not see",
+            "install cpv in a virtualenv or with pipx, then run `cpv install` again",
+        )
     plan = HookPlan(Git(root).hooks_dir(), list(HOOK_TYPES))
     for name in HOOK_TYPES:
         dest, legacy = plan.directory / name, plan.directory / f"{name}{LEGACY}"
@@ -112,6 +126,14 @@ def install_hooks(root: Path) -> HookPlan:
         dest.write_text(text)
         os.chmod(dest, 0o755)
     return plan
+
+
+def _in_user_site() -> bool:
+    """True when cpv itself lives in the user site-packages (``pip install --user``)."""
+    import site
+
+    user = Path(site.getusersitepackages()).resolve()
+    return Path(__file__).resolve().is_relative_to(user)
 
 
 def uninstall_hooks(root: Path, dry_run: bool = False) -> HookPlan:

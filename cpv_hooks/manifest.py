@@ -43,16 +43,15 @@ class Manifest(BaseModel):
 
 
 def parse_manifest(tag: str, text: str, commit: str | None = None) -> Manifest:
-    """The manifest in a tag message; a malformed one raises ValidationError.
+    """The manifest in a tag message (or its body); a malformed one raises ValidationError.
 
     So does one that names another tag, or another commit than ``commit`` (the one the tag
     points at): a manifest copied from another version must not list as that version.
     """
-    start = text.find("\n{")
+    text = text.split("\n-----BEGIN ", 1)[0]  # a signed tag's signature follows the message
+    start = 0 if text.startswith("{") else text.find("\n{") + 1
     try:
-        if start < 0:
-            raise ValueError("no JSON manifest")
-        manifest = Manifest.model_validate(loads_json_limited(text[start + 1 :], f"tag {tag}"))
+        manifest = Manifest.model_validate(loads_json_limited(text[start:], f"tag {tag}"))
     except (ValueError, PydanticError, ValidationError) as exc:
         raise ValidationError(
             f"tag {tag} has no valid cpv manifest",

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from cpv_hooks.dvc.cache import Cache
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
-from cpv_hooks.errors import ValidationError
+from cpv_hooks.errors import GitError, ValidationError
+from cpv_hooks.heal import Healed, heal
 from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config
 from cpv_hooks.storage import (
     Remote,
@@ -152,6 +153,80 @@ def publish(
         objects += len(need)
         urls.append(remote.url)
     return PushResult(len(commits), objects, sent, ", ".join(urls))
+
+
+def heal_pushed(
+    root: Path,
+    updates: list[RefUpdate],
+    remote: str,
+    advertised: dict[str, str] | None = None,
+    dry_run: bool = False,
+) -> list[Healed]:
+    """Tag the pushed branch commits that changed the model or data and have no version."""
+    git = Git(root)
+    tips = [
+        u.local_sha
+        for u in updates
+        if u.local_sha != ZERO_SHA and not u.remote_ref.startswith("refs/tags/")
+    ]
+    known = [
+        u.remote_sha
+        for u in updates
+        if u.remote_sha != ZERO_SHA and git.ok("cat-file", "-e", f"{u.remote_sha}^{{commit}}")
+    ]
+
+    def taken() -> list[str]:
+        refs = advertised if advertised is not None else advertised_refs(git, remote, "--tags")
+        return [
+            r[len("refs/tags/") :].removesuffix("^{}") for r in refs if r.startswith("refs/tags/")
+        ]
+
+    return heal(root, tips, [*known, f"--remotes={remote}"], taken, dry_run)
+
+
+def push_tags(root: Path, remote: str, tags: list[str]) -> None:
+    """Push version tags whose data is already uploaded (hooks skipped)."""
+    if tags:
+        refs = [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
+        Git(root).run("push", "--no-verify", "--no-follow-tags", "-q", remote, *refs)
+
+
+def advertised_refs(git: Git, remote: str, *options: str) -> dict[str, str]:
+    """What ``remote`` advertises: ref name -> object (one ``git ls-remote``)."""
+    out = git.run("ls-remote", *options, remote)
+    return {ref: sha for sha, ref in (line.split("\t", 1) for line in out.split("\n") if line)}
+
+
+def push_branch(root: Path, remote: str, branch: str) -> PushResult:
+    """``git push`` of ``branch`` and of every version tag in its history the remote lacks.
+
+    What a push sends is computed from what the remote advertises, as git does, and the
+    data of every commit in it is uploaded before any ref goes: versions committed earlier
+    without a push (``--no-push``) get their data uploaded too.
+    """
+    git = Git(root)
+    advertised = advertised_refs(git, remote)
+    head = git.run("rev-parse", f"refs/heads/{branch}")
+    ref = f"refs/heads/{branch}"
+    update = RefUpdate(ref, head, ref, advertised.get(ref, ZERO_SHA))
+    heal_pushed(root, [update], remote, advertised)
+    merged = git.run("tag", "--merged", head).split("\n")
+    tags = [t for t in merged if parse_tag(t) and f"refs/tags/{t}" not in advertised]
+    tag_shas = git.run("rev-parse", *(f"refs/tags/{t}" for t in tags)).split() if tags else []
+    updates = [update] + [
+        RefUpdate(f"refs/tags/{t}", sha, f"refs/tags/{t}", ZERO_SHA)
+        for t, sha in zip(tags, tag_shas, strict=True)
+    ]
+    result = publish(root, updates, remote)
+    push = ["push", "--no-verify", "--no-follow-tags", "-q", "-u", remote, branch, *tags]
+    try:
+        git.run(*push)
+    except GitError as exc:
+        raise GitError(
+            f"git push to {remote} failed: {exc.message.split(' failed: ', 1)[-1]}",
+            "pull first (git pull), or renumber a taken tag with `cpv retag`",
+        ) from exc
+    return result
 
 
 def verify_remote(root: Path) -> list[str]:

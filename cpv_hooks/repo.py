@@ -24,6 +24,7 @@ ZERO_SHA = "0" * 40
 FALLBACK_IDENTITY = ("CPV System", "cpv@vmo.ai")
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 MAX_NAME = 64
+_DIR_MD5_RE = re.compile(r"md5:\s*['\"]?[0-9a-f]{32}\.dir")
 
 
 def validate_name(value: str, what: str) -> str:
@@ -45,6 +46,7 @@ class Artifact:
     path: str
     kind: Kind
     store: str = "dvc"
+    spelled_dir: bool = False  # declared with a trailing slash in .cpv.yaml
 
     @property
     def pointer(self) -> str:
@@ -57,9 +59,15 @@ class Artifact:
         parent = self.path.rpartition("/")[0]
         return f"{parent}/.gitignore" if parent else ".gitignore"
 
-    @property
-    def is_dir(self) -> bool:
-        return self.path == "data" or self.path.endswith("/")
+    def is_dir(self, root: Path) -> bool:
+        """A directory as the work tree has it, else as its pointer says, else as declared."""
+        path = root / self.path
+        if path.exists():
+            return path.is_dir()
+        try:
+            return bool(_DIR_MD5_RE.search((root / self.pointer).read_text()))
+        except (OSError, UnicodeDecodeError):
+            return self.spelled_dir or self.path == "data"
 
 
 DEFAULT_ARTIFACTS = (
@@ -162,6 +170,7 @@ def _repo_config(raw: Any, path: Path) -> RepoConfig:
                     safety.check_relpath(str(a["path"]).rstrip("/"), f"{REPO_CONFIG} artifacts"),
                     a.get("kind", "model"),
                     a.get("store", "dvc"),
+                    str(a["path"]).endswith("/"),
                 )
                 for a in raw.get("artifacts", [])
             )

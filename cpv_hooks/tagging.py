@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +17,12 @@ from cpv_hooks.versions import (
     KINDS,
     Directive,
     Kind,
-    looks_like_cpv_tag,
+    latest,
+    name_problem,
     next_version,
     parse_directive,
     parse_tag,
+    tag_for,
 )
 
 MANIFEST_SCHEMA = 1
@@ -84,11 +88,14 @@ def tag_commit(
     commit: str = "HEAD",
     directive: Directive | None = None,
     kinds: list[Kind] | None = None,
+    taken: Iterable[str] = (),
+    dry_run: bool = False,
 ) -> list[str]:
     """Give ``commit`` the next version tag of each kind it changed; returns the new tags.
 
     A kind whose DVC artifacts are all empty placeholders, or that already has a tag on
-    this commit, gets none.
+    this commit, gets none. ``taken`` names tags to count as existing (the remote's);
+    ``dry_run`` names the tags without making them.
     """
     git = Git(root)
     config = load_repo_config(root)
@@ -100,7 +107,7 @@ def tag_commit(
         directive = parse_directive(git.run("log", "-1", "--format=%B", sha))
     if directive.skip:
         return []
-    existing = git.tags()
+    existing = git.tags() + list(taken)
     here = {parsed[0] for parsed in map(parse_tag, git.tags_at(sha)) if parsed}
     created = []
     for kind in kinds:
@@ -111,24 +118,32 @@ def tag_commit(
         dvc_sizes = [i["size"] for i in manifest["artifacts"].values() if i["store"] == "dvc"]
         if dvc_sizes and not any(dvc_sizes):
             continue
-        git.run("tag", "-a", name, "-F", "-", sha, input=manifest_text(manifest))
+        if not dry_run:
+            make_tag(git, name, sha, manifest)
         existing.append(name)
         created.append(name)
     return created
+
+
+def make_tag(
+    git: Git, name: str, commit: str, manifest: dict[str, Any], force: bool = False
+) -> None:
+    """Create (or with ``force`` replace) the annotated version tag ``name`` on ``commit``.
+
+    ``git tag -a`` signs it when the user's git says so (``tag.gpgSign``).
+    """
+    force_arg = ["-f"] if force else []
+    git.run("tag", "-a", *force_arg, name, "-F", "-", commit, input=manifest_text(manifest))
 
 
 def validate_pushed_tag(
     git: Git, config: RepoConfig, name: str, obj: str, remote_obj: str, remote: str
 ) -> str | None:
     """Why the push of tag ``name`` (object ``obj``) must be refused, or None when it is fine."""
+    problem = name_problem(name)
     parsed = parse_tag(name)
-    if parsed is None:
-        if looks_like_cpv_tag(name):
-            return (
-                f"tag {name} is not a cpv version: use v{{major}}.{{minor}} (data: "
-                f"data-v{{major}}.{{minor}}); delete it with `git tag -d {name}`"
-            )
-        return None
+    if problem or parsed is None:
+        return problem
     kind, version = parsed
     if git.run("cat-file", "-t", obj) != "tag":
         return f"tag {name} is lightweight: make it a cpv version with `cpv retag {name}`"
@@ -163,11 +178,22 @@ def validate_pushed_tag(
     return None
 
 
-def retag(root: Path, tag: str, remote: str = "origin", dry_run: bool = False) -> str:
-    """Move version ``tag`` to the next number free here and on ``remote``; returns the new tag.
+@dataclass(frozen=True)
+class Retag:
+    """What ``cpv retag`` did (or, in a dry run, would do) and why."""
 
-    Under ``dry_run`` only the new tag's name is worked out.
-    The way out when a teammate pushed the same version first.
+    old: str
+    new: str
+    reason: str
+
+
+def retag(
+    root: Path, tag: str, remote: str = "origin", to: str | None = None, dry_run: bool = False
+) -> Retag:
+    """Make ``tag`` a proper version: same name when it is free and above the newest, else
+    the next number free here and on ``remote`` (or ``to``, which must be above the newest).
+
+    The way out when a teammate pushed the same version first, or for a hand-made tag.
     """
     git = Git(root)
     parsed = parse_tag(tag)
@@ -177,21 +203,47 @@ def retag(root: Path, tag: str, remote: str = "origin", dry_run: bool = False) -
         )
     if not git.ok("rev-parse", "--verify", "-q", f"refs/tags/{tag}"):
         raise CheckpointNotFoundError(f"there is no tag {tag}", "list versions with `git tag -l`")
+    kind, version = parsed
     commit = git.run("rev-parse", f"{tag}^{{commit}}")
+    obj = git.run("rev-parse", f"refs/tags/{tag}")
     listed = git.run("ls-remote", "--tags", remote).split("\n")
     taken = {
-        line.split("refs/tags/", 1)[1].removesuffix("^{}")
+        line.split("refs/tags/", 1)[1]: line.split()[0]
         for line in listed
-        if "refs/tags/" in line
+        if "refs/tags/" in line and not line.endswith("^{}")
     }
-    existing = [t for t in git.tags() if t != tag] + sorted(taken)
-    name = next_version(existing, parsed[0], Directive()).tag(parsed[0])
-    if dry_run:
-        return name
-    manifest = build_manifest(git, load_repo_config(root), commit, parsed[0], name)
-    git.run("tag", "-a", name, "-F", "-", commit, input=manifest_text(manifest))
-    git.run("tag", "-d", tag)
-    return name
+    others = [t for t in git.tags() if t != tag] + [t for t in taken if t != tag]
+    newest = latest(others, kind)
+    if taken.get(tag) == obj:
+        raise ValidationError(f"{tag} is already on {remote} as it is", "there is nothing to retag")
+    if to is not None:
+        name = tag_for(kind, to)
+        wanted = parse_tag(name)
+        if newest is not None and wanted is not None and wanted[1] <= newest:
+            raise ValidationError(
+                f"{name} is not above the newest {newest.tag(kind)}",
+                f"pick {newest.next_minor().tag(kind)} or higher, or leave the name to cpv",
+            )
+        reason = "the name you asked for"
+    elif tag in taken:
+        name = next_version([*others, tag], kind, Directive()).tag(kind)
+        reason = f"{tag} is taken on {remote} by another commit"
+    elif newest is not None and version <= newest:
+        name = next_version(others, kind, Directive()).tag(kind)
+        reason = f"{tag} is not above the newest {newest.tag(kind)}"
+    else:
+        name = tag
+        reason = "the name is free and above every other version; now with its manifest"
+    if name != tag and name in git.tags():
+        raise ValidationError(
+            f"{name} already exists here", f"delete it first: `git tag -d {name}`"
+        )
+    if not dry_run:
+        manifest = build_manifest(git, load_repo_config(root), commit, kind, name)
+        make_tag(git, name, commit, manifest, force=name == tag)
+        if name != tag:
+            git.run("tag", "-d", tag)
+    return Retag(tag, name, reason)
 
 
 def read_manifests(git: Git, kind: Kind | None = None) -> list[Manifest]:
@@ -237,3 +289,12 @@ def read_manifest(git: Git, tag: str) -> Manifest:
     text = git.run("tag", "-l", "--format=%(*objectname)%00%(contents)", tag)
     commit, _, text = text.partition("\0")
     return parse_manifest(tag, text, commit)
+
+
+def signature(git: Git, tag: str) -> str:
+    """Whether version ``tag`` is signed, and if so whether git verifies the signature."""
+    if not git.run("tag", "-l", "--format=%(contents:signature)", tag).strip():
+        return "unsigned"
+    if git.ok("verify-tag", tag):
+        return "valid"
+    return f"NOT verified (`git tag -v {tag}` says why)"

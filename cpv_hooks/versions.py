@@ -21,7 +21,8 @@ FIRST = (0, 1)
 
 _NUMBER = r"(0|[1-9][0-9]{0,5})"
 _VERSION_RE = re.compile(rf"^v{_NUMBER}\.{_NUMBER}$")
-_LOOKS_LIKE_RE = re.compile(r"^(data-)?v[-0-9]")
+# v1, V1.0, v-1.0, data-v1, data-1.0, 1.0, 2026: what a user who meant a version might type
+_LOOKS_LIKE_RE = re.compile(r"^(?:(?:data-)?[vV][-0-9.]|(?:data-)?[0-9]+(?:\.[0-9]+)*$)")
 _DIRECTIVE_RE = re.compile(r"\[cpv\s+([^\]]*)\]", re.IGNORECASE)
 
 
@@ -66,8 +67,36 @@ def parse_tag(name: str) -> tuple[Kind, Version] | None:
 
 
 def looks_like_cpv_tag(name: str) -> bool:
-    """True for names in cpv's namespaces, valid or not (``v1``, ``data-v1.0.0``...)."""
+    """True for names in cpv's namespaces, valid or not (``v1``, ``data-v1.0.0``, ``1.0``...)."""
     return bool(_LOOKS_LIKE_RE.match(name))
+
+
+def suggest(name: str) -> str | None:
+    """The cpv version a version-looking tag name probably meant (``1.0`` -> ``v1.0``)."""
+    numbers = [int(n) for n in re.findall(r"[0-9]+", name)[:2] if len(n) <= 6]
+    if not numbers:
+        return None
+    version = Version(numbers[0], numbers[1] if len(numbers) > 1 else 0)
+    version = max(version, Version(*FIRST))
+    return version.tag("data" if name.lower().startswith("data") else "model")
+
+
+def name_problem(name: str) -> str | None:
+    """Why tag ``name`` may not be pushed as it is spelled, or None (a version or no version)."""
+    parsed = parse_tag(name)
+    if parsed is not None:
+        if parsed[1] >= Version(*FIRST):
+            return None
+        first = Version(*FIRST).tag(parsed[0])
+        return f"tag {name} is below the first version {first}: did you mean {first}?"
+    if not looks_like_cpv_tag(name):
+        return None
+    meant = suggest(name)
+    guess = f"did you mean {meant}? " if meant and meant != name else ""
+    return (
+        f"tag {name} is not a cpv version: {guess}use v{{major}}.{{minor}} "
+        f"(data: data-v{{major}}.{{minor}}); delete it with `git tag -d {name}`"
+    )
 
 
 def tag_for(kind: Kind, text: str) -> str:

@@ -14,7 +14,7 @@ import posixpath
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,7 @@ from cpv_hooks.dvc.pointers import (
     pointer_path,
     pointer_text,
 )
-from cpv_hooks.dvc.safety import links_out, resolve_inside
+from cpv_hooks.dvc.safety import check_relpath, links_out, resolve_inside
 from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
 from cpv_hooks.fsutil import atomic_write, inode, remove
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
@@ -182,11 +182,14 @@ class Workspace:
                 "check you copied the right file, or change limits in .cpv.yaml",
             )
 
-    def add(self, arts: list[Artifact]) -> None:
+    def add(
+        self, arts: list[Artifact], check: Callable[[Artifact, Pointer], None] | None = None
+    ) -> None:
         """What ``dvc add`` does, in DVC's formats: cache objects, pointer, .gitignore entry.
 
         Done here rather than through DVC so a commit never pays for importing DVC, and so a
         directory is re-hashed only in the files whose size, mtime or inode changed.
+        ``check`` may refuse an artifact (raise) before its pointer is written.
         """
         if not arts:
             return
@@ -201,6 +204,8 @@ class Workspace:
                     ptr = self._add_dir(art, cache, written)
                 else:
                     ptr = self._add_file(art, cache, written, old_text)
+                if check is not None:
+                    check(art, ptr)
                 with open(self.root / art.pointer, "w", encoding="utf-8") as fh:
                     fh.write(pointer_text(ptr, old_text))
                 self._ignore(art)
@@ -231,6 +236,7 @@ class Workspace:
         known = self._file_records(art)
         entries, records, total = [], {}, 0
         for rel, st in sorted(_walk(base, "")):
+            _check_listable(art, rel)
             key = [st.st_size, st.st_mtime_ns, inode(st)]
             rec = known.get(rel)
             md5 = rec[3] if rec and rec[:3] == key and cache.has(rec[3]) else None
@@ -477,6 +483,16 @@ class Workspace:
                     self.remember(want)
                     total += len(want)
         return total
+
+
+def _check_listable(art: Artifact, rel: str) -> None:
+    """Refuse at commit a file that no checkout would accept in a listing (e.g. ``.git/``)."""
+    try:
+        check_relpath(rel, art.path)
+    except ValidationError as exc:
+        raise ValidationError(
+            exc.message, f"move it out of {art.path}/ or rename it; cpv cannot version it"
+        ) from exc
 
 
 def _write_object(dest: Path, source: Path | bytes, mode: int = 0o444) -> None:

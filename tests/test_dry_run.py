@@ -50,6 +50,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             (repo / "metrics.log").write_text(f"acc={seed / 10}\n")
             git(repo, "commit", "-qam", f"train {seed}")
         git(repo, "push", "-q")
+        git(repo, "tag", "v0.9")  # hand-made and unpushed: what `cpv retag` is for
         run(BIN / "cpv", "aws-config", "--bucket", "team-bucket", "-p", "team")
         write_model(base / "new.bin", seed=9)
         (base / "newdata").mkdir()
@@ -79,7 +80,7 @@ COMMANDS = {
     "init": ["init", "-t", "vision", "-m", "vit", "-r", "{base}/vit"],
     "install": ["install", "{base}/fresh"],
     "uninstall": ["uninstall"],
-    "retag": ["retag", "v0.1"],
+    "retag": ["retag", "v0.9"],
     "bitbucket-config": ["bitbucket-config", "-k", "team key", "--no-test"],
     "model upload": ["model", "upload", "{base}/new.bin", "--metric", "acc=0.9"],
     "data upload": ["data", "upload", "{base}/newdata"],
@@ -93,9 +94,7 @@ COMMANDS = {
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_dry_run_changes_nothing(
-    name: str, world: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dry_run_changes_nothing(name: str, world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in _env(world).items():
         monkeypatch.setenv(key, value)
     args = [a.replace("{base}", str(world)) for a in COMMANDS[name]]

@@ -10,6 +10,7 @@ from conftest import BIN, S3, clone, git, run, teammate, write_model
 
 from cpv_hooks.hooks import main as hook_main
 from cpv_hooks.hooks import post_checkout, pre_commit, pre_push
+from cpv_hooks.install import HOOK_TYPES
 
 
 def _version(repo: Path, seed: int, message: str) -> bytes:
@@ -128,7 +129,7 @@ def test_checkout_fetches_missing_cache_objects(
         (["tag", "v0.9"], "is lightweight"),
         (["tag", "-a", "v1", "-m", "x"], "is not a cpv version"),
         (["tag", "-a", "v01.2", "-m", "x"], "is not a cpv version"),
-        (["tag", "-a", "v0.0", "-m", "x"], "is not above v0.1"),
+        (["tag", "-a", "v0.0", "-m", "x"], "is below the first version v0.1"),
     ],
 )
 def test_pre_push_refuses_bad_tags(
@@ -182,7 +183,7 @@ def test_ci_check_finds_data_missing_from_remote(
 def test_pre_commit_framework_alone_drives_the_same_hooks(make_repo) -> None:
     """A user who runs `pre-commit install` instead of `cpv install` gets the same behaviour."""
     repo = make_repo()
-    for name in ("pre-commit", "post-commit", "post-checkout", "post-merge", "pre-push"):
+    for name in HOOK_TYPES:
         (repo / ".git" / "hooks" / name).unlink()
     run(BIN / "pre-commit", "install", cwd=repo)
     assert "pre_commit" in (repo / ".git" / "hooks" / "pre-commit").read_text()

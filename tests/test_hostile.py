@@ -10,11 +10,16 @@ import hashlib
 import json
 import os
 import shutil
+import site
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import BIN, git, run, teammate, write_model
 
+import cpv_hooks
+from cpv_hooks.errors import RepositoryError
+from cpv_hooks.install import install_hooks
 from cpv_hooks.storage import read_dvc_config
 
 
@@ -32,6 +37,15 @@ def test_no_code_from_the_repo_runs(make_repo, tmp_path: Path) -> None:  # type:
     assert git(tmp_path / "literal", "remote", "get-url", "origin").stdout.strip() == url
 
 
+def test_hooks_refuse_an_install_they_cannot_import(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`python -I` skips the user site: cpv installed with `pip install --user` is refused."""
+    repo = make_repo()
+    home = str(Path(cpv_hooks.__file__).resolve().parent.parent)
+    monkeypatch.setattr(site, "getusersitepackages", lambda: home)  # no user site here
+    with pytest.raises(RepositoryError, match="user site-packages"):
+        install_hooks(repo)
+
+
 def test_odd_names_and_deep_brackets(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     repo = make_repo()
     odd = os.fsdecode(b"v\xff")
@@ -40,6 +54,12 @@ def test_odd_names_and_deep_brackets(make_repo, tmp_path: Path) -> None:  # type
     (repo / "data" / os.fsdecode(b"\xfe.bin")).write_bytes(b"odd name")
     write_model(repo / "model.bin", seed=3)
     (repo / "metrics.log").write_text("{" * 100_000 + "\nacc: 0.5\n")
+    nested = repo / "data" / "sub" / ".git"  # refused at commit: no checkout would accept it
+    nested.mkdir(parents=True)
+    (nested / "HEAD").write_text("ref: refs/heads/main\n")
+    refused = git(repo, "commit", "-am", "odd", check=False)
+    assert refused.returncode != 0 and "sub/.git/HEAD' is under .git" in refused.stderr
+    shutil.rmtree(repo / "data" / "sub")
     git(repo, "commit", "-am", "odd")
     assert "v7.1" in git(repo, "tag", "--points-at", "HEAD").stdout  # above the bad v7.0
     git(repo, "push", "-q", "origin", "main", "--tags")
@@ -58,6 +78,7 @@ def test_listings_trust_refs_not_manifests_and_print_no_escapes(make_repo) -> No
     git(repo, "tag", "-a", "v7.7", "-m", copied)  # the manifest of v0.1 under another name
     listed = run(BIN / "cpv", "model", "list-tags", cwd=repo)
     assert listed.stdout.count("v0.1") == 1 and "v7.7" not in listed.stdout
+    assert "cpv: warning: v7.7 is not listed: tag v7.7 at" in listed.stderr
     assert "\x1b" not in listed.stdout and "\\x1b[2J screen \\u202e" in listed.stdout
     info = run(BIN / "cpv", "model", "info", "--tag", "v0.1", cwd=repo)
     assert "metric \\x1b]0;title\\x07x: 1" in info.stdout

@@ -17,7 +17,7 @@ cat >> "{marker}"
 
 
 def test_other_tools_hook_is_chained_and_restored(
-    make_repo, bare_remote: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    make_repo, bare_remote: Path, tmp_path: Path
 ) -> None:
     repo = make_repo()
     git(repo, "push", "-q")

@@ -102,7 +102,8 @@ def test_same_version_from_two_clones_one_wins_other_retags(
     assert proc.returncode != 0
     assert "v0.1 already exists on origin" in proc.stderr
     assert "cpv retag v0.1" in proc.stderr
-    assert run(BIN / "cpv", "retag", "v0.1", cwd=other).stdout.strip() == "v0.1 -> v0.2"
+    said = run(BIN / "cpv", "retag", "v0.1", cwd=other).stdout.strip()
+    assert said == "v0.1 -> v0.2 (v0.1 is taken on origin by another commit)"
     git(other, "push", "origin", "v0.2")
     assert git(bare_remote, "tag", "-l").stdout.split() == ["v0.1", "v0.2"]
     manifest = git(other, "tag", "-l", "--format=%(contents)", "v0.2").stdout

@@ -35,8 +35,11 @@ def test_every_install_line_names_the_distribution() -> None:
     """`cpv` on PyPI is someone else's project: nothing may tell a user to install it."""
     wrong = re.compile(r"pip[x]? install (-\S+ )*cpv\b(?!-hooks)")
     files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
-        capture_output=True, text=True,
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.splitlines()
     found = [
         f"{name}:{n}"

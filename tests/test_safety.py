@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import unicodedata
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
@@ -18,7 +19,7 @@ from cpv_hooks.dvc.safety import (
     loads_json_limited,
     resolve_inside,
 )
-from cpv_hooks.errors import ValidationError
+from cpv_hooks.errors import CPVError, ValidationError, printable
 
 
 def _md5_oracle(value: str, allow_dir: bool) -> bool:
@@ -55,7 +56,7 @@ def _escapes(rel: str) -> bool:
     parts = {p.lower() for p in PurePosixPath(rel).parts}
     if os.sep == "\\":  # a back-slash separates paths only there
         parts |= {p.lower() for p in win.parts}
-    drive = bool(win.drive or win.root) if os.sep == "\\" else win.drive[1:2] == ":"
+    drive = os.sep == "\\" and bool(win.drive or win.root)
     return (
         not joined.startswith(root + "/")
         or drive
@@ -92,8 +93,8 @@ def test_plain_relative_paths_are_accepted(parts: list[str]) -> None:
     assert check_relpath(rel, "listing") == rel
 
 
-def _has_drive(rel: str) -> bool:  # "C:x" is a Windows drive path, refused on purpose
-    return bool(PureWindowsPath(rel).drive)
+def _has_drive(rel: str) -> bool:  # "C:x" is a drive path where Windows reads it so
+    return os.sep == "\\" and bool(PureWindowsPath(rel).drive)
 
 
 def test_resolve_inside_follows_symlinks(tmp_path: Path) -> None:
@@ -121,3 +122,22 @@ def test_yaml_alias_bomb_and_deep_json_are_refused() -> None:
     with pytest.raises(ValidationError, match="nests deeper"):
         loads_json_limited("[" * 100_000 + "]" * 100_000, "listing")
     assert loads_json_limited('[{"relpath": "[[[[", "md5": "x"}]', "l", depth=2)[0]["md5"] == "x"
+
+
+@given(st.text())
+def test_printed_text_holds_no_control_characters(text: str) -> None:
+    shown = printable(text)
+    assert all(c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs") for c in shown)
+    shown.encode("utf-8")  # never a UnicodeEncodeError on a UTF-8 terminal
+
+
+@given(
+    st.sampled_from(["https", "http", "ssh", "git+ssh"]),
+    st.from_regex(r"[A-Za-z0-9._~-]{1,12}", fullmatch=True),
+    st.from_regex(r"[A-Za-z0-9._~!$&'()*+,;=-]{6,20}", fullmatch=True),
+)
+def test_url_credentials_never_reach_an_error(scheme: str, user: str, secret: str) -> None:
+    url = f"{scheme}://{user}:{secret}@host.example/x.git"
+    shown = f"{scheme}://***@" if scheme.startswith("http") else f"{scheme}://{user}:***@"
+    out = str(CPVError(f"could not fetch from {url}: fatal: denied"))
+    assert out == f"could not fetch from {shown}host.example/x.git: fatal: denied"

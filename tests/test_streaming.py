@@ -12,7 +12,7 @@ from cpv_hooks.storage import CHUNK, open_remote
 
 
 def test_big_file_in_data_downloads_streamed(
-    make_repo, s3: S3, bare_remote: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    make_repo, s3: S3, bare_remote: Path, tmp_path: Path
 ) -> None:
     repo = make_repo(s3)
     big = os.urandom(20 << 20)

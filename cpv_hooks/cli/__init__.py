@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -12,6 +12,9 @@ from cpv_hooks.boundary import INTERRUPTED
 from cpv_hooks.cli.output import echo, echo_json, print_info, print_plan, print_versions
 from cpv_hooks.errors import CPVError, CredentialError
 from cpv_hooks.versions import Kind
+
+if TYPE_CHECKING:
+    from cpv_hooks.repo import Git
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -143,15 +146,17 @@ def uninstall(path: Path | None) -> None:
 @cli.command()
 @click.argument("tag")
 @click.option("--remote", default="origin", show_default=True, help="Git remote to check.")
-def retag(tag: str, remote: str) -> None:
-    """Renumber version TAG to the next version free here and on the remote."""
+@click.option("--to", help="The new name (above the newest version); default: chosen by cpv.")
+@click.pass_context
+def retag(ctx: click.Context, tag: str, remote: str, to: str | None) -> None:
+    """Make TAG a proper version: its own name when free and above the newest, else the next
+    number free here and on the remote. Says what it does (or, with --dry-run, would do)."""
     from cpv_hooks.repo import find_root
     from cpv_hooks.tagging import retag as do_retag
 
-    dry = click.get_current_context().obj["dry_run"]
-    new = do_retag(find_root(), tag, remote, dry_run=dry)
-    if not _dry_run(f"move {tag} to {new}"):
-        echo(f"{tag} -> {new}")
+    done = do_retag(find_root(), tag, remote, to, dry_run=ctx.obj["dry_run"])
+    would = "dry run, nothing changed: " if ctx.obj["dry_run"] else ""
+    echo(f"{would}{done.old} -> {done.new} ({done.reason})")
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -196,6 +201,12 @@ def _manager(ctx: click.Context, cls_name: str) -> Any:
         from cpv_hooks.errors import RepositoryError
 
         raise RepositoryError(f"{root} has no .cpv.yaml", "run cpv in a repo made by `cpv init`")
+    from cpv_hooks.stale import stale_message
+    from cpv_hooks.workspace import Workspace
+
+    stale = stale_message(Workspace(root))
+    if stale:
+        click.echo(f"cpv: {stale}", err=True)
     cls = getattr(checkpoints, cls_name)
     return cls(conf.team, conf.model, repo_path=root, **_opts(ctx))
 
@@ -229,6 +240,33 @@ def _parse_metrics(items: tuple[str, ...], metrics_file: Path | None) -> dict[st
                 "write it as name=number with a name of letters, digits and _./-, e.g. acc=0.91",
             )
     return out
+
+
+def _warn_unlisted(git: Git, kind: Kind, listed: set[str]) -> None:
+    """One warning line for each version tag left out of a listing, saying why."""
+    from cpv_hooks.tagging import read_manifest
+    from cpv_hooks.versions import parse_tag
+
+    for name in git.tags():
+        parsed = parse_tag(name)
+        if parsed and parsed[0] == kind and name not in listed:
+            try:
+                read_manifest(git, name)
+            except CPVError as exc:
+                echo(f"cpv: warning: {name} is not listed: {exc}", err=True)
+
+
+@cli.command()
+@repo_option
+@click.pass_context
+def heal(ctx: click.Context) -> None:
+    """Version the commits of HEAD's history that changed the model or data but have no tag."""
+    healed = _manager(ctx, "CombinedCheckpointsManage").heal(**_opts(ctx))
+    verb = "would tag" if ctx.obj["dry_run"] else "tagged"
+    for h in healed:
+        echo(f"{verb} {h.tag} on {h.commit[:8]} ({h.subject[:60]})")
+    if not healed:
+        echo("every version is tagged: nothing to heal")
 
 
 # -- shared commands of `cpv model` and `cpv data` ------------------------------------
@@ -311,7 +349,10 @@ def _kind_group(kind: Kind) -> click.Group:
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @click.pass_context
     def list_tags(ctx: click.Context, as_json: bool) -> None:
-        print_versions(_manager(ctx, KIND_CLASS[kind]).versions(kind), as_json)
+        mgr = _manager(ctx, KIND_CLASS[kind])
+        versions = mgr.versions(kind)
+        print_versions(versions, as_json)
+        _warn_unlisted(mgr.git, kind, {v.tag for v in versions})
 
     @group.command(help=f"Bring {art} back to a version, committed as a new version.")
     @click.option("--tag", required=True, help="The version to bring back.")

@@ -26,15 +26,14 @@ def print_plan(plan: Any, what: str) -> None:
         return
     if plan.dry_run:
         changed = ", ".join(plan.changed) or "nothing new"
-        echo(
-            f"dry run: would version {changed} as {', '.join(plan.tags) or '-'}; nothing changed"
-        )
+        echo(f"dry run: would version {changed} as {', '.join(plan.tags) or '-'}; nothing changed")
         return
     if not plan.tags:
         echo("already there: nothing to version")
         return
     sent = f", uploaded {plan.upload_objects} object(s)" if plan.upload_objects else ""
-    echo(f"{what} {', '.join(plan.tags)}{sent}")
+    healed = f" (earlier commits that had none: {', '.join(plan.healed)})" if plan.healed else ""
+    echo(f"{what} {', '.join(plan.tags)}{sent}{healed}")
 
 
 def print_versions(versions: list[Any], as_json: bool) -> None:
@@ -66,3 +65,4 @@ def print_info(meta: dict[str, Any], as_json: bool) -> None:
         echo(f"{path}: {art['size']} bytes{files}, md5 {art['md5']} ({art['store']})")
     for key, value in meta.get("metrics", {}).items():
         echo(f"metric {key}: {value:g}")
+    echo(f"signature: {meta['signature']}")

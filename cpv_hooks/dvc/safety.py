@@ -51,16 +51,16 @@ def check_md5(value: object, where: str, allow_dir: bool = False) -> str:
 def check_relpath(rel: object, where: str) -> str:
     """``rel`` if it is a relative, normalised path inside its base (``a/b``, never ``../b``).
 
-    Refused: absolute paths and drives, ``.``/``..``/empty parts, NUL, anything under ``.git``
-    or ``.dvc``, and back-slashes where they separate paths (Windows; elsewhere a back-slash
-    is an ordinary character of a file name, which DVC versions too).
+    Refused: absolute paths, ``.``/``..``/empty parts, NUL, anything under ``.git`` or
+    ``.dvc``, and where Windows reads them so, drives (``C:``) and back-slashes (elsewhere
+    both are ordinary characters of a file name, which DVC versions too).
     """
     if not isinstance(rel, str) or not rel:
         raise refuse(where, f"path {shown(rel)} is not a relative path")
     parts = rel.split("/")
     problem = (
         "is absolute"
-        if rel.startswith("/") or _DRIVE.match(rel)
+        if rel.startswith("/") or (_DRIVE.match(rel) and os.sep == "\\")
         else "has a NUL or back-slash"
         if "\0" in rel or ("\\" in rel and os.sep == "\\")
         else "is not normalised (empty, '.' or '..' part)"

@@ -17,6 +17,8 @@ HOOKS = {
     "pre-push": "pre_push",
     "post-checkout": "post_checkout",
     "post-merge": "post_checkout",
+    "post-rewrite": "post_rewrite",
+    "commit-msg": "commit_msg",
     "verify-remote": "verify_remote",
 }
 
@@ -26,6 +28,25 @@ def report(fn: Callable[[], int], prefix: str = "cpv") -> int:
     from cpv_hooks.boundary import guarded
 
     return guarded(fn, prefix, bool(os.environ.get("CPV_VERBOSE")))
+
+
+def git_command_args() -> list[str] | None:
+    """The arguments of the git command that runs this hook (``--amend``, ``--dry-run``...).
+
+    Read from /proc (git, or the pre-commit process under it); None where there is no /proc.
+    """
+    pid = os.getppid()
+    for _ in range(3):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                args = cmdline.read().decode(errors="replace").split("\0")
+            with open(f"/proc/{pid}/stat") as stat:
+                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        if os.path.basename(args[0]) == "git":
+            return args
+    return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,9 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"usage: cpv-hook [--native] {{{','.join(HOOKS)}}} [args...]", file=sys.stderr)
         return 2
     stage, rest = args[0], args[1:]
-    stdin = sys.stdin.buffer.read() if stage == "pre-push" else b""
+    reads = stage in ("pre-push", "post-rewrite")  # git gives these their lines on stdin
+    stdin = sys.stdin.buffer.read() if reads else b""
     module = importlib.import_module(f"cpv_hooks.hooks.{HOOKS[stage]}")
-    kwargs = {"stdin": stdin.decode("utf-8", "surrogateescape")} if stage == "pre-push" else {}
+    kwargs = {"stdin": stdin.decode("utf-8", "surrogateescape")} if reads else {}
     result: int = module.main(rest, **kwargs)
     if native and result == 0:
         from cpv_hooks.hooks.chain import run_legacy, run_others

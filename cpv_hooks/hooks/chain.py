@@ -160,13 +160,11 @@ def pushed_blobs(git: Git, tips: list[str], remote: str) -> dict[str, bytes]:
 
 
 def scan_secrets(root: Path, read: Callable[[], dict[str, bytes]]) -> int:
-    """Run the configured secret scanners of pre-commit-hooks on what ``read`` returns.
+    """Run the configured secret scanners of pre-commit-hooks on the files ``read`` returns.
 
-    ``read`` gives the files to scan (name -> content); it is not called when no scanner is
-    configured.
-
-    The contents are written under their names in a private temporary directory, so what is
-    scanned is exactly what git stores; the names follow ``--``, never read as options.
+    ``read`` (called only when a scanner is configured) gives name -> content as git stores
+    it; the contents are written under their names in a private temporary directory, and the
+    names follow ``--``, never read as options.
     """
     import importlib
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from cpv_hooks.hooks import report
 from cpv_hooks.pruned import explained
@@ -18,9 +19,17 @@ from cpv_hooks.workspace import Workspace
 
 def _sync() -> int:
     root = find_root()
-    git = Git(root)
-    if git.in_progress_operation():
+    if Git(root).in_progress_operation():
         return 0
+    return sync_and_report(root)
+
+
+def sync_and_report(root: Path) -> int:
+    """Make the artifacts match their pointers; one line for what changed (1: some kept).
+
+    Missing data of a version a gc pruned is reported as such (pruned.explained).
+    """
+    git = Git(root)
     with explained(git, commit=git.head()):
         result = Workspace(root).sync()
     if result.restored:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from cpv_hooks.hooks import report
 from cpv_hooks.hooks.chain import scan_secrets, staged_blobs
 from cpv_hooks.repo import find_root
+from cpv_hooks.stale import RollbackGuard
 from cpv_hooks.workspace import Workspace
 
 
@@ -49,7 +50,7 @@ def _run() -> int:
             file=sys.stderr,
         )
     ws.check_artifacts(changed)
-    ws.add(changed)
+    ws.add(changed, check=RollbackGuard(ws.git))
     staged, was_clean = stage_pointers(ws, bool(changed))
     if scan_secrets(ws.root, lambda: staged_blobs(ws.git)):
         print(

@@ -1,4 +1,6 @@
-"""pre-push: validate the pushed version tags and upload the data the pushed refs need.
+"""pre-push: version the pushed commits that lack it, validate the pushed version tags, upload
+the data the pushed refs need, then push the versions it made (git's own push cannot take new
+refs once it runs this hook).
 
 git passes every ref on stdin to cpv's native hook script (``hooks/cpv-hook``). Under the pre-commit
 framework only the first branch is known (PRE_COMMIT_* variables) and tag-only pushes run no
@@ -11,10 +13,13 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cpv_hooks.hooks import report
+from cpv_hooks.hooks import git_command_args, report
 from cpv_hooks.hooks.chain import pushed_blobs, scan_secrets
-from cpv_hooks.push import RefUpdate, publish
+from cpv_hooks.hooks.post_commit import say_healed
+from cpv_hooks.push import RefUpdate, heal_pushed, publish, push_tags
 from cpv_hooks.repo import ZERO_SHA, Git, find_root
+from cpv_hooks.stale import stale_message
+from cpv_hooks.workspace import Workspace
 
 
 def _from_pre_commit_env(git: Git) -> list[RefUpdate]:
@@ -45,7 +50,20 @@ def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+        stale = stale_message(Workspace(git.root, git))
+        if stale:
+            print(f"cpv: {stale}", file=sys.stderr)
+        invoked = git_command_args() or []
+        dry_run = "--dry-run" in invoked or "-n" in invoked
+        healed = heal_pushed(git.root, updates, remote_name, dry_run=dry_run)
+        if dry_run:
+            for h in healed:
+                print(f"cpv: dry run: {h.commit[:8]} would get version {h.tag}", file=sys.stderr)
+        else:
+            say_healed(healed, "pushed with its commit")
         result = publish(git.root, updates, remote_name)
+        if not dry_run:
+            push_tags(git.root, remote_name, [h.tag for h in healed])
         if result.objects:
             print(
                 f"cpv: uploaded {result.objects} object(s), {result.bytes / 1e6:.1f} MB, "
