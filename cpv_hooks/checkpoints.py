@@ -33,6 +33,7 @@ from cpv_hooks.errors import (
 from cpv_hooks.fsutil import remove
 from cpv_hooks.heal import Healed, heal, heal_unpushed_parents
 from cpv_hooks.manifest import Manifest
+from cpv_hooks.pruned import explained
 from cpv_hooks.push import RefUpdate, publish, push_branch
 from cpv_hooks.repo import (
     REPO_CONFIG,
@@ -237,13 +238,14 @@ class _Checkpoints:
             if not opts.dry_run:
                 if dest.exists():
                     _remove(dest)
-                export(
-                    ptr,
-                    dest,
-                    Cache(cache_dir(self.repo_path)),
-                    functools.partial(open_remote, self.repo_path, ptr.remote),
-                    opts.use_cache,
-                )
+                with explained(self.git, tag=name):
+                    export(
+                        ptr,
+                        dest,
+                        Cache(cache_dir(self.repo_path)),
+                        functools.partial(open_remote, self.repo_path, ptr.remote),
+                        opts.use_cache,
+                    )
             done.append((dest, ptr, name))
         log.info("exported %s to %s", name, out)
         return done

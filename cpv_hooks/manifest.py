@@ -49,6 +49,7 @@ class Manifest(BaseModel):
     artifacts: dict[str, ArtifactInfo]
     metrics: dict[str, float] = {}
     data: DataLink | None = None  # model versions only; manifests before lineage have none
+    pruned: str = ""  # "<date> by <who>" when a retention gc deleted the data (pruned.py)
 
 
 def parse_manifest(tag: str, text: str, commit: str | None = None) -> Manifest:

@@ -587,6 +587,11 @@ def validate(as_json: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
+from cpv_hooks.cli.storage import gc  # noqa: E402 (command modules register after the group)
+
+cli.add_command(gc)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point."""
     try:

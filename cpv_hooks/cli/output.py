@@ -40,21 +40,23 @@ def print_versions(
     versions: list[Any], as_json: bool, stages: dict[str, list[str]] | None = None
 ) -> None:
     """A table of versions (tag, date, size, message, metrics, stages), or JSON."""
-    stages = stages or {}
     if as_json:
-        echo_json(
-            [{**v.model_dump(by_alias=True), "stages": stages.get(v.tag, [])} for v in versions]
-        )
+        rows = [v.model_dump(by_alias=True) for v in versions]
+        if stages is not None:
+            rows = [{**row, "stages": stages.get(row["tag"], [])} for row in rows]
+        echo_json(rows)
         return
+    stages = stages or {}
     if not versions:
         echo("no versions yet")
     for v in versions:
         size = sum(a.size for a in v.artifacts.values())
         metrics = " ".join(f"{k}={val:g}" for k, val in list(v.metrics.items())[:4])
         held = f" [{', '.join(stages[v.tag])}]" if v.tag in stages else ""
+        pruned = f"  [data pruned {v.pruned}]" if v.pruned else ""
         echo(
             f"{v.tag:<12} {v.date[:19]:<19}  {size / 1e6:>9.2f} MB  {v.message[:40]:<40} "
-            f"{metrics}{held}"
+            f"{metrics}{held}{pruned}"
         )
 
 
