@@ -55,7 +55,6 @@ LOCK_KEY = "cpv/gc.lock"
 DEFAULT_GRACE = timedelta(hours=24)
 STALE_LOCK = timedelta(hours=2)
 DELETE_BATCH = 1000  # S3 DeleteObjects takes at most 1000 keys a call
-_TAKEN = ("PreconditionFailed", "412", "ConditionalRequestConflict")
 _KEY_RE = re.compile(r"(?:^|/)files/md5/([0-9a-f]{2})/([0-9a-f]{30}(?:\.dir)?)$")
 
 
@@ -415,21 +414,10 @@ def gc_lock(remote: Remote) -> Iterator[None]:
 def _s3_take(remote: S3Remote, key: str, body: bytes) -> None:
     """Create the lock object with a conditional put (``If-None-Match: *``); a stale one is
     taken over."""
-    from botocore.exceptions import ClientError
 
     client = remote.client
-
-    def put() -> bool:
-        try:
-            client.put_object(Bucket=remote.bucket, Key=key, Body=body, IfNoneMatch="*")
-            return True
-        except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code", "")) in _TAKEN:
-                return False
-            raise
-
     for _ in range(2):
-        if remote_call(remote, "lock", put):
+        if remote.put_once(key, body):
             return
         held = remote_call(remote, "lock", lambda: client.get_object(Bucket=remote.bucket, Key=key))
         if not _stale(held["LastModified"]):
@@ -450,19 +438,10 @@ def lock_holder(remote: Remote) -> bytes | None:
         return None if _stale(datetime.fromtimestamp(st.st_mtime, timezone.utc)) else body
     if not isinstance(remote, S3Remote):
         return None
-    from botocore.exceptions import ClientError
-
-    def get() -> bytes | None:
-        try:
-            held = remote.client.get_object(Bucket=remote.bucket, Key=_lock_key(remote))
-        except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code", "")) in ("404", "NoSuchKey"):
-                return None
-            raise
-        return None if _stale(held["LastModified"]) else bytes(held["Body"].read())
-
-    found: bytes | None = remote_call(remote, "lock lookup", get)
-    return found
+    held = remote.get_or_none(_lock_key(remote))
+    if held is None or _stale(held["LastModified"]):
+        return None
+    return bytes(held["Body"].read())
 
 
 def guard_push(remote: Remote, cache: Cache, files: list[Obj], dirs: list[Obj]) -> None:

@@ -94,22 +94,7 @@ class S3Entries:
         return f"{self.prefix}/{name}"
 
     def create(self, name: str, data: bytes) -> bool:
-        from botocore.exceptions import ClientError
-
-        def put() -> bool:
-            try:
-                self.remote.client.put_object(
-                    Bucket=self.remote.bucket, Key=self._key(name), Body=data, IfNoneMatch="*"
-                )
-                return True
-            except ClientError as exc:
-                code = str(exc.response.get("Error", {}).get("Code", ""))
-                if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                    return False
-                raise
-
-        created: bool = self.remote._call("registry write", put)
-        return created
+        return self.remote.put_once(self._key(name), data)
 
     def put(self, name: str, data: bytes) -> None:
         self.remote._call(
@@ -120,20 +105,8 @@ class S3Entries:
         )
 
     def get(self, name: str) -> bytes | None:
-        from botocore.exceptions import ClientError
-
-        def get() -> bytes | None:
-            try:
-                body = self.remote.client.get_object(Bucket=self.remote.bucket, Key=self._key(name))
-            except ClientError as exc:
-                if str(exc.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404"):
-                    return None
-                raise
-            data: bytes = body["Body"].read()
-            return data
-
-        found: bytes | None = self.remote._call("registry read", get)
-        return found
+        found = self.remote.get_or_none(self._key(name))
+        return None if found is None else bytes(found["Body"].read())
 
     def names(self) -> list[str]:
         def listing() -> list[str]:

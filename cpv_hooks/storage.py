@@ -32,6 +32,7 @@ DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 CHUNK = 16 << 20  # bytes per ranged GET / multipart part
 STREAM_CHUNK = 1 << 20  # bytes per read of a streamed GET
 WORKERS = 8  # parallel requests per object
+_TAKEN = ("PreconditionFailed", "412", "ConditionalRequestConflict")  # a conditional put lost
 _RETRY_HINT = "check the remote (cpv validate), then run the same command again"
 
 
@@ -183,6 +184,37 @@ class S3Remote:
             ) from exc
         except BotoCoreError as exc:
             raise StorageError(f"S3 {what} failed on {self.url} ({exc})", _RETRY_HINT) from exc
+
+    def put_once(self, key: str, body: bytes) -> bool:
+        """Create ``key`` (a full key) unless it exists: a conditional put
+        (``If-None-Match: *``); returns whether it was created."""
+        from botocore.exceptions import ClientError
+
+        def put() -> bool:
+            try:
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*")
+                return True
+            except ClientError as exc:
+                if str(exc.response.get("Error", {}).get("Code", "")) in _TAKEN:
+                    return False
+                raise
+
+        created: bool = self._call("conditional write", put)
+        return created
+
+    def get_or_none(self, key: str) -> Any:
+        """The GetObject response of ``key`` (a full key), or None when it is absent."""
+        from botocore.exceptions import ClientError
+
+        def get() -> Any:
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if str(exc.response.get("Error", {}).get("Code", "")) in ("404", "NoSuchKey"):
+                    return None
+                raise
+
+        return self._call("read", get)
 
     def sizes(self, objs: Sequence[Obj]) -> dict[str, int]:
         """Sizes of the objects present, from one listing when that is cheaper than HEADs.
