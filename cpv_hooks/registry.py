@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -425,6 +426,7 @@ class Registry:
                 "date": top.get("date"),
                 "author": top.get("author"),
                 "metric": {headline[0]: headline[1]} if headline else {},
+                "stages": {s: e["tag"] for e in model for s in e["stages"]},
                 "versions": len(listed),
             }
 
@@ -497,6 +499,8 @@ class Registry:
                 md5 = check_md5(art.get("md5"), where, allow_dir=True)
                 ptr = Pointer(str(path), md5, check_size(art.get("size", 0), where))
                 dest.parent.mkdir(parents=True, exist_ok=True)
+                if dest.is_dir() and not dest.is_symlink():  # --force: as `cpv model download`
+                    shutil.rmtree(dest)
                 export(ptr, dest, cache, lambda: remote, use_cache=False)
                 written.append((dest, md5))
         return entry, written

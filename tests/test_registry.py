@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -135,6 +136,7 @@ def test_team_registry_lists_and_downloads_with_no_git(s3: S3, tmp_path: Path) -
     top = rows[1]
     assert (top["model_version"], top["data_version"]) == ("v0.2", "data-v0.1")
     assert top["metric"] == {"accuracy": 0.9} and top["author"].startswith("Test User")
+    assert top["stages"] == {"prod": "v0.2"}
     vision = run(BIN / "cpv", "registry", "list", "--team", "vision", cwd=outside).stdout
     assert "vision/yolo" in vision and "nlp/bert" not in vision
 
@@ -154,37 +156,19 @@ def test_team_registry_lists_and_downloads_with_no_git(s3: S3, tmp_path: Path) -
     old = {k: v for k, v in listed[1].items() if k not in ("data", "deleted")}
     assert parse_manifest("v0.1", json.dumps(old)).data is None  # manifests before lineage
 
-    out = run(
-        BIN / "cpv",
-        "model",
-        "download",
-        "--registry",
-        "vision/resnet50",
-        "--tag",
-        "latest",
-        "-o",
-        outside / "latest",
-        cwd=outside,
-    )
+    def download(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        where = ("model", "download", "--registry", "vision/resnet50")
+        return run(cpv, *where, *args, cwd=outside, check=False)
+
+    out = download("--tag", "latest", "-o", outside / "latest")
     assert "v0.2" in out.stdout and "verified" in out.stdout
     assert (outside / "latest" / "model.bin").read_bytes() == model
-    run(cpv, "model", "download", "--registry", "vision/resnet50", "--stage", "prod", "-o",
-        outside / "prod", cwd=outside)  # fmt: skip
+    assert download("--stage", "prod", "-o", outside / "prod").returncode == 0
     assert (outside / "prod" / "model.bin").read_bytes() == model
     entry, written = Registry().download("vision/resnet50", "data-v0.1", outside / "d", "data")
     assert entry["tag"] == "data-v0.1" and [p.name for p, _ in written] == ["data"]
     assert (outside / "d" / "data" / "part1.csv").read_text() == "x\n1\n"
-    missing = run(
-        BIN / "cpv",
-        "model",
-        "download",
-        "--registry",
-        "vision/resnet50",
-        "--tag",
-        "v0.7",
-        cwd=outside,
-        check=False,
-    )
+    missing = download("--tag", "v0.7")
     assert missing.returncode == 7 and "cpv registry versions vision/resnet50" in missing.stderr
 
     run(cpv, "registry", "html", "-o", outside / "site", cwd=outside)

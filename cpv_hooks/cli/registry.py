@@ -62,6 +62,7 @@ def list_models(team: str | None, as_json: bool, **options: str | None) -> None:
         echo("no model has published a version yet")
     for r in rows:
         metric = " ".join(f"{k}={v:g}" for k, v in r["metric"].items())
+        metric += "".join(f" {stage}={tag}" for stage, tag in sorted(r["stages"].items()))
         echo(
             f"{r['team'] + '/' + r['model']:<32} {r['model_version'] or '-':<8} "
             f"{r['data_version'] or '-':<12} {(r['date'] or '')[:10]:<10}  "
@@ -86,6 +87,7 @@ def versions(name: str, as_json: bool, deleted: bool, **options: str | None) -> 
         size = sum(int(a.get("size", 0)) for a in e.get("artifacts", {}).values())
         metrics = " ".join(f"{k}={v:g}" for k, v in list(e.get("metrics", {}).items())[:4])
         gone = " (deleted)" if e.get("deleted") else ""
+        gone += f" [{', '.join(e['stages'])}]" if e.get("stages") else ""
         echo(
             f"{e['tag']:<12} {str(e.get('date'))[:19]:<19} {size / 1e6:>9.2f} MB  "
             f"{str(e.get('message'))[:40]:<40} {metrics}{gone}"
