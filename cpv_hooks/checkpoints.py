@@ -66,6 +66,7 @@ class Options:
     repo_path: str | Path | None = None
     working_dir: str | Path | None = None
     log_file: str | Path | None = None
+    paths: tuple[str, ...] = ()  # downloads: only the files of a directory matching these
 
     @classmethod
     def of(cls, base: Options | None = None, **kwargs: Any) -> Options:
@@ -245,6 +246,7 @@ class _Checkpoints:
                         Cache(cache_dir(self.repo_path)),
                         functools.partial(open_remote, self.repo_path, ptr.remote),
                         opts.use_cache,
+                        opts.paths,
                     )
             done.append((dest, ptr, name))
         log.info("exported %s to %s", name, out)
@@ -742,7 +744,7 @@ def export_from_url(
             if not opts.dry_run:
                 _remove(dest)
                 source = functools.partial(remotes, ptr.remote)
-                export(ptr, dest, Cache(Path(tmp) / "cache"), source, use_cache=False)
+                export(ptr, dest, Cache(Path(tmp) / "cache"), source, False, opts.paths)
             done.append((dest, ptr, name))
         return done
 

@@ -471,9 +471,11 @@ class Registry:
         kind: Kind = "model",
         force: bool = False,
         stage: str | None = None,
+        paths: tuple[str, ...] = (),
     ) -> tuple[dict[str, Any], list[tuple[Path, str]]]:
         """Write a version's DVC artifacts to ``output_dir`` from the bucket alone, each file
-        md5-verified; returns the entry and the (path, md5) written."""
+        md5-verified (``paths``: only these files of a directory); returns the entry and the
+        (path, md5) written."""
         from cpv_hooks.dvc.cache import Cache
         from cpv_hooks.dvc.pointers import Pointer
         from cpv_hooks.dvc.safety import check_md5, check_size, resolve_inside
@@ -501,7 +503,7 @@ class Registry:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 if dest.is_dir() and not dest.is_symlink():  # --force: as `cpv model download`
                     shutil.rmtree(dest)
-                export(ptr, dest, cache, lambda: remote, use_cache=False)
+                export(ptr, dest, cache, lambda: remote, False, paths)
                 written.append((dest, md5))
         return entry, written
 

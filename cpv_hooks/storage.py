@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -24,7 +25,13 @@ from cpv_hooks.dvc.cache import Cache, Obj, file_md5
 from cpv_hooks.dvc.config import check_remote_options, is_false, upload_args
 from cpv_hooks.dvc.config import load as load_dvc_config
 from cpv_hooks.dvc.pointers import Pointer
-from cpv_hooks.errors import ConfigError, CorruptObjectError, CredentialError, StorageError
+from cpv_hooks.errors import (
+    ConfigError,
+    CorruptObjectError,
+    CredentialError,
+    StorageError,
+    ValidationError,
+)
 from cpv_hooks.fsutil import TMP_PREFIX, remove, replacing
 
 Progress = Callable[[int], None]
@@ -566,14 +573,25 @@ def fetch(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> None:
 
 
 def export(
-    pointer: Pointer, dest: Path, cache: Cache, remote: Callable[[], Remote], use_cache: bool = True
+    pointer: Pointer,
+    dest: Path,
+    cache: Cache,
+    remote: Callable[[], Remote],
+    use_cache: bool = True,
+    patterns: Sequence[str] = (),
 ) -> None:
     """Write the artifact ``pointer`` names to ``dest`` (a file, or a directory of files).
 
     Every file is md5-verified; a corrupt cache object is fetched again from the remote.
-    Nothing is left at ``dest`` unless the whole artifact was written.
+    Nothing is left at ``dest`` unless the whole artifact was written. ``patterns`` (globs
+    relative to the directory, e.g. ``images/val/*``) keep only the matching files.
     """
     old = pointer.legacy
+    if patterns and not pointer.is_dir:
+        raise ValidationError(
+            f"{pointer.path} is a single file: --path picks files of a directory version",
+            "leave --path out",
+        )
     if not pointer.is_dir:
         _export_file(Obj(pointer.md5, pointer.size, legacy=old), dest, cache, remote, use_cache)
         return
@@ -581,6 +599,13 @@ def export(
     if not (use_cache and cache.has(listing.md5)):
         fetch(remote(), cache, [listing])
     entries = cache.dir_entries(listing.md5)
+    if patterns:
+        entries = [e for e in entries if any(fnmatch(e["relpath"], p) for p in patterns)]
+        if not entries:
+            raise ValidationError(
+                f"no file of {pointer.path} matches {', '.join(patterns)}",
+                "patterns are relative to the directory, e.g. 'images/val/*'",
+            )
     objs = [Obj(entry["md5"], legacy=old) for entry in entries]
     absent = [o for o in objs if not (use_cache and cache.has(o.md5))]
     sized = {o.md5: o for o in (with_sizes(remote(), absent) if absent else [])}

@@ -168,6 +168,16 @@ def test_team_registry_lists_and_downloads_with_no_git(s3: S3, tmp_path: Path) -
     entry, written = Registry().download("vision/resnet50", "data-v0.1", outside / "d", "data")
     assert entry["tag"] == "data-v0.1" and [p.name for p, _ in written] == ["data"]
     assert (outside / "d" / "data" / "part1.csv").read_text() == "x\n1\n"
+    assert len(list((outside / "d" / "data").iterdir())) > 1
+    # partial download: only the matching files of a directory version, from S3 or the repo
+    Registry().download("vision/resnet50", "data-v0.1", outside / "p", "data", paths=("part*",))
+    assert [p.name for p in (outside / "p" / "data").iterdir()] == ["part1.csv"]
+    here = ("data", "download", "--tag", "data-v0.1", "--no-cache", "-o")
+    run(cpv, *here, tmp_path / "part", "--path", "part1.*", cwd=resnet)
+    assert [p.name for p in (tmp_path / "part" / "data").iterdir()] == ["part1.csv"]
+    none = run(cpv, *here, tmp_path / "none", "--path", "x/*", cwd=resnet, check=False)
+    assert none.returncode == 2 and "no file of data matches x/*" in none.stderr
+    assert not (tmp_path / "none" / "data").exists()
     missing = download("--tag", "v0.7")
     assert missing.returncode == 7 and "cpv registry versions vision/resnet50" in missing.stderr
 

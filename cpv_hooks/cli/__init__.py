@@ -325,6 +325,12 @@ def _kind_group(kind: Kind) -> click.Group:
         "--registry", "registry_name", metavar="TEAM/MODEL", help="From the team registry (S3)."
     )
     @click.option("--stage", help="The version in this stage (e.g. prod).")
+    @click.option(
+        "--path",
+        "paths",
+        multiple=True,
+        help="Only these files of a directory version (glob, e.g. 'images/val/*'; repeatable).",
+    )
     @click.option("--force", is_flag=True, help="Overwrite an existing file in the output dir.")
     @click.option("--no-cache", is_flag=True, help="Always fetch from the remote storage.")
     @click.pass_context
@@ -335,6 +341,7 @@ def _kind_group(kind: Kind) -> click.Group:
         repo_url: str | None,
         registry_name: str | None,
         stage: str | None,
+        paths: tuple[str, ...],
         force: bool,
         no_cache: bool,
     ) -> None:
@@ -344,12 +351,12 @@ def _kind_group(kind: Kind) -> click.Group:
             from cpv_hooks.cli.registry import open_registry
 
             entry, written = open_registry().download(
-                registry_name, tag, output_dir or Path.cwd(), kind, force, stage
+                registry_name, tag, output_dir or Path.cwd(), kind, force, stage, paths
             )
             for dest, md5 in written:
                 echo(f"{registry_name} {entry['tag']}: {dest} (md5 {md5} verified)")
             return
-        opts = _opts(ctx, force=force, use_cache=not no_cache)
+        opts = _opts(ctx, force=force, use_cache=not no_cache, paths=paths)
         if repo_url:
             done = export_from_url(repo_url, kind, tag, output_dir, Options.of(**opts))
         else:
