@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 VERSIONS = "cpv/versions"
 STAGES = "cpv/stages"  # one entry per stage event: <stage>.<N>.json
+SUMMARY = "summary.json"  # under cpv/: the model's row of `cpv registry list`
 
 
 class Entries(Protocol):
@@ -240,7 +241,9 @@ def rebuild(root: Path, git_remote: str = "origin") -> dict[str, str]:
 
     git = Git(root)
     on_remote = remote_versions(git, git_remote)
-    reconcile(git, entries_of(open_remote(root)), on_remote)
+    remote = open_remote(root)
+    reconcile(git, entries_of(remote), on_remote)
+    write_summary(remote)
     return on_remote
 
 
@@ -262,7 +265,18 @@ def record_push(
     mark_deleted(entries, [t for t, obj in versions.items() if obj == ZERO_SHA])
     if git_remote is not None:
         reconcile(git, entries, remote_versions(git, git_remote), skip=versions)
+    write_summary(remote)
     return notify(name, written) if written else []
+
+
+def write_summary(remote: Remote) -> None:
+    """Store the model's ``cpv/summary.json`` (what ``registry list`` reads in one GET).
+
+    Last writer wins: a push racing another may store a view a moment old, which the next
+    push or ``cpv registry rebuild`` corrects.
+    """
+    row = summarize(entries_of(remote), entries_of(remote, STAGES))
+    entries_of(remote, "cpv").put(SUMMARY, encode(row))
 
 
 def publish_stages(git: Git, entries: Entries, tags: list[str]) -> None:
@@ -274,6 +288,64 @@ def publish_stages(git: Git, entries: Entries, tags: list[str]) -> None:
         if tag in found:
             event = found[tag]
             entries.create(f"{event.stage}.{event.number}.json", encode(event.as_dict()))
+
+
+def read_stage_events(entries: Entries) -> list[StageEvent]:
+    """The stage events in ``entries`` (``<stage>.<N>.json``); malformed ones are left out."""
+    from cpv_hooks.stages import parse_event
+
+    names = entries.names()
+    found = []
+    for n, data in zip(names, _parallel_map(entries.get, names), strict=True):
+        stage, _, number = n.removesuffix(".json").rpartition(".")
+        try:
+            found.append(parse_event(f"stage/{stage}/{number}", (data or b"").decode()))
+        except (CPVError, UnicodeDecodeError):
+            continue
+    return found
+
+
+def _newest(entries: Entries, names: list[str], kind: Kind) -> dict[str, Any] | None:
+    """The highest live version of ``kind``: one GET unless the newest were deleted."""
+    ranked = sorted(
+        ((p[1], n) for n in names if (p := parse_tag(n.removesuffix(".json"))) and p[0] == kind),
+        reverse=True,
+    )
+    for _, n in ranked:
+        entry = decode(n, entries.get(n) or b"")
+        if entry is not None and not entry.get("deleted"):
+            return entry
+    return None
+
+
+def summarize(entries: Entries, stage_entries: Entries) -> dict[str, Any]:
+    """A model's row of ``cpv registry list``, from its entries."""
+    from cpv_hooks.stages import current
+
+    names = entries.names()
+    model = _newest(entries, names, "model")
+    data = _newest(entries, names, "data")
+    top = model or data or {}
+    headline = next(iter((top.get("metrics") or {}).items()), None)
+    held = current(read_stage_events(stage_entries))
+    return {
+        "model_version": model["tag"] if model else None,
+        "data_version": data["tag"] if data else None,
+        "date": top.get("date"),
+        "author": top.get("author"),
+        "metric": {headline[0]: headline[1]} if headline else {},
+        "stages": {s: v for v, stages in held.items() for s in stages},
+    }
+
+
+def decode_summary(data: bytes | None) -> dict[str, Any] | None:
+    """A model's stored summary, or None when absent or malformed (then it is recomputed)."""
+    try:
+        row = loads_json_limited(data, SUMMARY) if data else None
+    except (ValueError, CPVError):
+        return None
+    keys = ("model_version", "data_version", "date", "author", "metric", "stages")
+    return row if isinstance(row, dict) and all(k in row for k in keys) else None
 
 
 def _parallel_map(fn: Callable[[str], bytes | None], names: list[str]) -> list[bytes | None]:
@@ -353,19 +425,7 @@ class Registry:
 
     def stage_events(self, name: str) -> list[StageEvent]:
         """Every published stage event of ``TEAM/MODEL``."""
-        from cpv_hooks.stages import parse_event
-
-        entries = self.entries(*split_name(name), STAGES)
-        found = []
-        for n, data in zip(
-            names := entries.names(), _parallel_map(entries.get, names), strict=True
-        ):
-            stage, _, number = n.removesuffix(".json").rpartition(".")
-            try:
-                found.append(parse_event(f"stage/{stage}/{number}", (data or b"").decode()))
-            except (CPVError, UnicodeDecodeError):
-                continue
-        return found
+        return read_stage_events(self.entries(*split_name(name), STAGES))
 
     def _children(self, prefix: str) -> list[str]:
         if self._s3 is None:
@@ -409,30 +469,19 @@ class Registry:
         return sorted((e for e in found if deleted or not e.get("deleted")), key=_order)
 
     def summary(self, team: str | None = None) -> list[dict[str, Any]]:
-        """Per model: its latest model and data version, date, author and headline metric."""
+        """Per model: its latest model and data version, date, author, headline metric and
+        stages, from its ``cpv/summary.json`` (one GET), else from its entries."""
 
         def one(pair: tuple[str, str]) -> dict[str, Any]:
-            listed = self.versions("/".join(pair))
-            model = [e for e in listed if e.get("kind") == "model"]
-            data = [e for e in listed if e.get("kind") == "data"]
-            top = model[-1] if model else (data[-1] if data else {})
-            metrics = top.get("metrics") or {}
-            headline = next(iter(metrics.items()), None)
-            return {
-                "team": pair[0],
-                "model": pair[1],
-                "model_version": model[-1]["tag"] if model else None,
-                "data_version": data[-1]["tag"] if data else None,
-                "date": top.get("date"),
-                "author": top.get("author"),
-                "metric": {headline[0]: headline[1]} if headline else {},
-                "stages": {s: e["tag"] for e in model for s in e["stages"]},
-                "versions": len(listed),
-            }
+            root = self.entries(*pair, "cpv")
+            row = decode_summary(root.get(SUMMARY))
+            if row is None:
+                row = summarize(self.entries(*pair), self.entries(*pair, STAGES))
+            return {"team": pair[0], "model": pair[1], **row}
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=16) as pool:
             rows = list(pool.map(one, self.models(team)))
-        return [r for r in rows if r["versions"]]
+        return [r for r in rows if r["model_version"] or r["data_version"]]
 
     def resolve(
         self, name: str, kind: Kind, tag: str | None = "latest", stage: str | None = None

@@ -127,6 +127,9 @@ def test_team_registry_lists_and_downloads_with_no_git(s3: S3, tmp_path: Path) -
     run(
         BIN / "cpv", "aws-config", "--bucket", s3.bucket, "--endpoint-url", s3.endpoint, cwd=outside
     )
+    # a model pushed before summaries existed is read from its entries
+    s3.server.client().delete_object(Bucket=s3.bucket, Key="nlp/bert/cpv/summary.json")
+    assert "vision/yolo/cpv/summary.json" in s3.list_keys("vision/yolo/cpv/")
     rows = json.loads(run(BIN / "cpv", "registry", "list", "--json", cwd=outside).stdout)
     assert [(r["team"], r["model"]) for r in rows] == [
         ("nlp", "bert"),
