@@ -193,20 +193,23 @@ def mark_deleted(entries: Entries, tags: Iterable[str]) -> None:
 
 
 def reconcile(
-    git: Git, entries: Entries, on_remote: dict[str, str], skip: Iterable[str] = ()
+    git: Git,
+    entries: Entries,
+    on_remote: dict[str, str],
+    skip: Iterable[str] = (),
+    full: bool = True,
 ) -> None:
     """Bring the entries to what the git remote holds (``on_remote``: tag -> commit).
 
     A listed tag absent from the git remote is marked deleted; one the remote holds for
     another commit is rewritten from the local tag when that is the remote's; a version on
-    the git remote with no (or a deleted) entry gets one.
+    the git remote with no (or a deleted) entry gets one. Unless ``full``, only entries
+    whose tag the git remote lacks are read (a push that carries no tag: cheap).
     """
-    skipped = set(skip)
     present = {n.removesuffix(".json") for n in entries.names()}
-    for tag in sorted(present - skipped):
-        old = decode(f"{tag}.json", entries.get(f"{tag}.json") or b"")
-        if old is None:
-            continue
+    check = sorted(present - set(skip) if full else present - set(on_remote) - set(skip))
+    for old in _parallel_get(entries, [f"{t}.json" for t in check]):
+        tag = str(old["tag"])
         commit = on_remote.get(tag)
         if commit == old.get("commit"):
             if old.get("deleted"):
@@ -264,7 +267,8 @@ def record_push(
     written = publish_tags(git, entries, [t for t, obj in versions.items() if obj != ZERO_SHA])
     mark_deleted(entries, [t for t, obj in versions.items() if obj == ZERO_SHA])
     if git_remote is not None:
-        reconcile(git, entries, remote_versions(git, git_remote), skip=versions)
+        on_remote = remote_versions(git, git_remote)
+        reconcile(git, entries, on_remote, skip=versions, full=bool(versions))
     write_summary(remote)
     return notify(name, written) if written else []
 
@@ -291,10 +295,16 @@ def publish_stages(git: Git, entries: Entries, tags: list[str]) -> None:
 
 
 def read_stage_events(entries: Entries) -> list[StageEvent]:
-    """The stage events in ``entries`` (``<stage>.<N>.json``); malformed ones are left out."""
+    """The last event of each stage in ``entries`` (``<stage>.<N>.json``: only those are
+    read, one GET a stage); malformed ones are left out."""
     from cpv_hooks.stages import parse_event
 
-    names = entries.names()
+    last: dict[str, tuple[int, str]] = {}
+    for n in entries.names():
+        stage, _, number = n.removesuffix(".json").rpartition(".")
+        if number.isdigit() and int(number) > last.get(stage, (0, ""))[0]:
+            last[stage] = (int(number), n)
+    names = [n for _, n in last.values()]
     found = []
     for n, data in zip(names, _parallel_map(entries.get, names), strict=True):
         stage, _, number = n.removesuffix(".json").rpartition(".")
