@@ -267,12 +267,14 @@ def test_webhook_gets_one_message_per_published_version_and_never_fails_a_push(
         server.status = 500  # type: ignore[attr-defined]
         monkeypatch.setenv("CPV_NOTIFY_WEBHOOK", url.replace("/hook", "/env"))
         _version(repo, 2, 0.75)
+        git(repo, "tag", "-d", "v0.2")  # a version without its tag: pre-push heals it
         push = git(repo, "push", "-q")
+        assert "tagged model version v0.2" in push.stderr  # the heal path published it
         warnings = [line for line in push.stderr.splitlines() if "notification" in line]
         assert len(warnings) == 1 and "127.0.0.1 failed" in warnings[0], push.stderr
         assert len(server.received) == 3  # type: ignore[attr-defined]
         entries = Registry().versions("nlp/bert")
-        assert [e["tag"] for e in entries] == ["data-v0.1", "v0.1", "v0.2"]
+        assert [e["tag"] for e in entries] == ["data-v0.1", "v0.1", "v0.2"]  # v0.2 healed
     finally:
         server.shutdown()
         server.server_close()
