@@ -510,6 +510,11 @@ def collect(
                     "run gc again",
                 )
             _mark(git, git_remote, pruned)
+            if pruned:
+                from cpv_hooks.registry import mark_pruned
+
+                when = datetime.now(timezone.utc).date().isoformat()
+                mark_pruned(remote, pruned, f"{when} by {_holder()['who']}")
             delete_objects(remote, delete)
         report.applied = apply
         return report

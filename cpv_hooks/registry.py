@@ -192,6 +192,21 @@ def mark_deleted(entries: Entries, tags: Iterable[str]) -> None:
             entries.put(name, encode({**old, "deleted": True}))
 
 
+def mark_pruned(remote: Remote, tags: Iterable[str], note: str) -> None:
+    """Mark the entries of ``tags`` pruned (a gc deleted their data): no listing shows them."""
+    entries = entries_of(remote)
+    for tag in tags:
+        old = decode(f"{tag}.json", entries.get(f"{tag}.json") or b"")
+        if old is not None and not old.get("pruned"):
+            entries.put(f"{tag}.json", encode({**old, "pruned": note}))
+    write_summary(remote)
+
+
+def _listed(entry: dict[str, Any]) -> bool:
+    """Whether an entry's version is there to list: not deleted, data not pruned."""
+    return not (entry.get("deleted") or entry.get("pruned"))
+
+
 def reconcile(
     git: Git,
     entries: Entries,
@@ -323,7 +338,7 @@ def _newest(entries: Entries, names: list[str], kind: Kind) -> dict[str, Any] | 
     )
     for _, n in ranked:
         entry = decode(n, entries.get(n) or b"")
-        if entry is not None and not entry.get("deleted"):
+        if entry is not None and _listed(entry):
             return entry
     return None
 
@@ -468,7 +483,8 @@ class Registry:
         return found
 
     def versions(self, name: str, deleted: bool = False) -> list[dict[str, Any]]:
-        """Every version of ``TEAM/MODEL`` (model and data), lowest first."""
+        """Every version of ``TEAM/MODEL`` (model and data), lowest first; with ``deleted``
+        also those whose tag was deleted or whose data a gc pruned."""
         from cpv_hooks.stages import current
 
         entries = self.entries(*split_name(name))
@@ -476,7 +492,7 @@ class Registry:
         held = current(self.stage_events(name))
         for entry in found:
             entry["stages"] = held.get(str(entry.get("tag")), [])
-        return sorted((e for e in found if deleted or not e.get("deleted")), key=_order)
+        return sorted((e for e in found if deleted or _listed(e)), key=_order)
 
     def summary(self, team: str | None = None) -> list[dict[str, Any]]:
         """Per model: its latest model and data version, date, author, headline metric and

@@ -273,8 +273,18 @@ def test_webhook_gets_one_message_per_published_version_and_never_fails_a_push(
         warnings = [line for line in push.stderr.splitlines() if "notification" in line]
         assert len(warnings) == 1 and "127.0.0.1 failed" in warnings[0], push.stderr
         assert len(server.received) == 3  # type: ignore[attr-defined]
+        server.status = 200  # type: ignore[attr-defined]
         entries = Registry().versions("nlp/bert")
         assert [e["tag"] for e in entries] == ["data-v0.1", "v0.1", "v0.2"]  # v0.2 healed
+
+        # a retention gc deletes v0.2's data: the registry stops listing it
+        _version(repo, 3, 0.8)
+        git(repo, "push", "-q")
+        run(BIN / "cpv", "gc", "--keep-last", "1", "--grace", "0", "--yes", cwd=repo)
+        listed = [e["tag"] for e in Registry().versions("nlp/bert")]
+        assert listed == ["data-v0.1", "v0.1", "v0.3"]  # v0.1 shares data-v0.1's commit
+        shown = run(BIN / "cpv", "registry", "versions", "nlp/bert", "--deleted").stdout
+        assert "v0.2" in shown and "(data pruned " in shown
     finally:
         server.shutdown()
         server.server_close()

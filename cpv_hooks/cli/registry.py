@@ -73,7 +73,9 @@ def list_models(team: str | None, as_json: bool, **options: str | None) -> None:
 @registry.command()
 @click.argument("name", metavar="TEAM/MODEL")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--deleted", is_flag=True, help="Also versions whose tag was deleted.")
+@click.option(
+    "--deleted", is_flag=True, help="Also deleted tags and versions whose data was pruned."
+)
 @bucket_options
 def versions(name: str, as_json: bool, deleted: bool, **options: str | None) -> None:
     """All versions of TEAM/MODEL with their metrics."""
@@ -87,6 +89,7 @@ def versions(name: str, as_json: bool, deleted: bool, **options: str | None) -> 
         size = sum(int(a.get("size", 0)) for a in e.get("artifacts", {}).values())
         metrics = " ".join(f"{k}={v:g}" for k, v in list(e.get("metrics", {}).items())[:4])
         gone = " (deleted)" if e.get("deleted") else ""
+        gone += f" (data pruned {e['pruned']})" if e.get("pruned") else ""
         gone += f" [{', '.join(e['stages'])}]" if e.get("stages") else ""
         echo(
             f"{e['tag']:<12} {str(e.get('date'))[:19]:<19} {size / 1e6:>9.2f} MB  "
