@@ -123,8 +123,16 @@ def staged_version(git: Git, stage: str) -> str:
     return version
 
 
-def stage(root: Path, version: str, name: str, remove: bool = False, remote: str = "") -> str:
-    """Assign model ``version`` to stage ``name`` (or end that assignment); returns the tag.
+def stage(
+    root: Path,
+    version: str,
+    name: str,
+    remove: bool = False,
+    remote: str = "",
+    dry_run: bool = False,
+) -> str:
+    """Assign model ``version`` to stage ``name`` (or end that assignment); returns the tag
+    (with ``dry_run``, the tag it would make).
 
     The number is above every one of the stage here and on git ``remote`` (when given).
     """
@@ -158,6 +166,8 @@ def stage(root: Path, version: str, name: str, remove: bool = False, remote: str
         git.run("var", "GIT_COMMITTER_IDENT").rsplit(" ", 2)[0],
         _now(),
     )
+    if dry_run:
+        return event.tag
     body = json.dumps(asdict(event), indent=1)
     verb = "leaves" if remove else "enters"
     git.run(

@@ -90,6 +90,10 @@ COMMANDS = {
     "model download": ["model", "download", "--tag", "v0.1", "-o", "{base}/out"],
     "data download": ["data", "download", "-o", "{base}/out"],
     "validate": ["validate"],
+    "model stage": ["model", "stage", "v0.1", "prod"],
+    "registry rebuild": ["registry", "rebuild"],
+    "registry html": ["registry", "html", "-o", "{base}/site"],
+    "config notify": ["config", "notify", "--webhook", "https://chat.example.com/hook"],
 }
 
 

@@ -101,10 +101,14 @@ def versions(name: str, as_json: bool, deleted: bool, **options: str | None) -> 
 @click.option("--remote", default="origin", show_default=True, help="The git remote to trust.")
 def rebuild(remote: str) -> None:
     """Re-derive this model's registry entries from its version tags on the git remote."""
+    from cpv_hooks.cli import _dry_run
     from cpv_hooks.registry import rebuild as do_rebuild
     from cpv_hooks.repo import find_root
 
-    tags = do_rebuild(find_root(), remote)
+    root = find_root()
+    if _dry_run(f"re-derive the registry entries of {root} from the version tags on {remote}"):
+        return
+    tags = do_rebuild(root, remote)
     echo(f"registry entries match the {len(tags)} version(s) on {remote}")
 
 
@@ -116,6 +120,7 @@ def rebuild(remote: str) -> None:
 @click.pass_context
 def stage(ctx: click.Context, version: str, stage_name: str, remove: bool, no_push: bool) -> None:
     """Put model VERSION in STAGE (prod, staging...): an immutable tag stage/STAGE/N, pushed."""
+    from cpv_hooks.cli import _dry_run
     from cpv_hooks.errors import GitError
     from cpv_hooks.repo import Git, find_root
     from cpv_hooks.stages import stage as do_stage
@@ -123,8 +128,12 @@ def stage(ctx: click.Context, version: str, stage_name: str, remove: bool, no_pu
     root = find_root((ctx.obj or {}).get("repo"))
     git = Git(root)
     origin = "origin" in git.run("remote").split()
-    tag = do_stage(root, version, stage_name, remove, "origin" if origin else "")
+    dry = bool((ctx.obj or {}).get("dry_run"))
+    tag = do_stage(root, version, stage_name, remove, "origin" if origin else "", dry_run=dry)
     verb = "left" if remove else "entered"
+    pushed = " and push it" if origin and not no_push else ""
+    if _dry_run(f"tag {tag} ({version} {'leaves' if remove else 'enters'} {stage_name}){pushed}"):
+        return
     if origin and not no_push:
         try:
             git.run("push", "-q", "origin", f"refs/tags/{tag}")
@@ -144,8 +153,11 @@ def html_site(output_dir: str, team: str | None, **options: str | None) -> None:
     """A static dashboard (one index.html, works offline): teams, models, charts, versions."""
     from pathlib import Path
 
+    from cpv_hooks.cli import _dry_run
     from cpv_hooks.dashboard import write_site
 
+    if _dry_run(f"write {Path(output_dir) / 'index.html'} from the registry"):
+        return
     echo(f"wrote {write_site(open_registry(**options), Path(output_dir), team)}")
 
 
@@ -167,7 +179,11 @@ def notify(webhook: str | None, off: bool) -> None:
 
     if not off and not webhook:
         raise ValidationError("give --webhook URL or --off", "e.g. cpv config notify --webhook URL")
+    from cpv_hooks.cli import _dry_run
+
     url = "" if off else check_url(webhook or "")
+    if _dry_run("turn notifications off" if off else "store the notification webhook"):
+        return
     CPVConfig().set_notify(url)
     host = urlsplit(url).hostname or ""
     echo(f"new versions will be announced to {host}" if url else "notifications off")
