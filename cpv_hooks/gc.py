@@ -25,7 +25,7 @@ import re
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -257,8 +257,7 @@ def needed(
         peeled = git.run("rev-parse", *(f"{t}^{{commit}}" for t in tips)).split("\n")
         unpushed = git.rev_list(["HEAD", "--branches", "--tags"], [f"--glob={ns}/*"])
         commits = list(dict.fromkeys(peeled + unpushed))
-    config = load_repo_config(root)
-    pointers = for_remote(root, pointers_at(git, config, commits), target)
+    pointers = for_remote(root, pointers_at(git, commits), target)
     md5s = expand(Cache(cache_dir(root)), target, pointers)
     return Needs(md5s, len(heads) + len(tags), len(commits)), listed, versions
 
@@ -538,13 +537,10 @@ def collect(
 
 def _pruned(git: Git, root: Path, versions: Versions, deleted: set[str]) -> dict[str, str]:
     """The versions outside the policy that lose data: tag -> commit."""
-    config = load_repo_config(root)
     cache = Cache(cache_dir(root))
     out = {}
     for tag, commit in versions.outside.items():
-        kind = parse_tag(tag)[0]  # type: ignore[index]
-        arts = [a for a in config.dvc_artifacts if a.kind == kind]
-        ptrs = pointers_at(git, replace(config, artifacts=tuple(arts)), [commit])
+        ptrs = pointers_at(git, [commit], parse_tag(tag)[0])  # type: ignore[index]
         files, dirs = cache.objects(ptrs)
         if any(o.md5 in deleted for o in files + dirs):
             out[tag] = commit
@@ -588,7 +584,7 @@ def collect_cache(root: Path, *, keep_last: int = 1, apply: bool = False) -> GCR
     for kind in KINDS:
         manifests = read_manifests(git, kind)
         commits += [m.commit for m in manifests[-keep_last:]] if keep_last > 0 else []
-    pointers = pointers_at(git, config, [c for c in commits if c])
+    pointers = pointers_at(git, [c for c in commits if c])
     for art in config.dvc_artifacts:
         path = root / art.pointer
         if path.is_file():

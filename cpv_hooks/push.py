@@ -10,7 +10,7 @@ from cpv_hooks.dvc.cache import Cache
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import GitError, ValidationError
 from cpv_hooks.heal import Healed, heal
-from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config
+from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config, pointer_specs
 from cpv_hooks.storage import (
     Remote,
     by_remote,
@@ -21,7 +21,7 @@ from cpv_hooks.storage import (
     upload,
 )
 from cpv_hooks.tagging import validate_pushed_tag
-from cpv_hooks.versions import parse_tag
+from cpv_hooks.versions import Kind, parse_tag
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,9 @@ def commits_to_publish(git: Git, updates: Iterable[RefUpdate], remote: str) -> l
     return list(commits)
 
 
-def pointers_at(git: Git, config: RepoConfig, commits: list[str]) -> list[Pointer]:
-    """The distinct DVC pointers of ``commits``."""
-    specs = {
-        f"{c}:{a.pointer}": f"{a.pointer}@{c[:8]}" for c in commits for a in config.dvc_artifacts
-    }
+def pointers_at(git: Git, commits: list[str], kind: Kind | None = None) -> list[Pointer]:
+    """The distinct DVC pointers of ``commits`` (of ``kind``), as each commit declares them."""
+    specs = pointer_specs(git, commits, kind)
     seen: dict[bytes, Pointer] = {}
     for spec, data in git.read_blobs(list(specs)).items():
         if data not in seen:
@@ -136,7 +134,7 @@ def publish(
     check_held_back_tags(git, commits, updates, remote_name)
     if not commits:
         return PushResult(0, 0, 0, "")
-    pointers = pointers_at(git, config, commits)
+    pointers = pointers_at(git, commits)
     if not pointers:
         return PushResult(len(commits), 0, 0, "")
     cache = Cache(cache_dir(root))
@@ -232,16 +230,13 @@ def push_branch(root: Path, remote: str, branch: str) -> PushResult:
 def verify_remote(root: Path) -> list[str]:
     """What the remote lacks for HEAD and every version tag ("<path>@<commit>: <md5>")."""
     git = Git(root)
-    config = load_repo_config(root)
     commits = dict.fromkeys([git.run("rev-parse", "HEAD")])
     tags = [t for t in git.tags() if parse_tag(t)]
     if tags:
         commits.update(
             dict.fromkeys(git.run("rev-parse", *(f"{t}^{{commit}}" for t in tags)).split("\n"))
         )
-    specs = {
-        f"{c}:{a.pointer}": f"{a.pointer}@{c[:8]}" for c in commits for a in config.dvc_artifacts
-    }
+    specs = pointer_specs(git, list(commits))
     cache = Cache(cache_dir(root))
     where: dict[str, str] = {}
     pointers = []

@@ -224,3 +224,29 @@ def test_retention_prunes_exactly_the_versions_outside_the_policy(
     assert "v0.2's data was pruned on" in checkout.stderr
     git(mate, "checkout", "-q", "v0.1")
     assert (mate / "model.bin").read_bytes() == models[0]
+
+
+def test_an_artifact_only_a_branch_declares_is_pushed_kept_and_versioned(
+    make_repo, s3: S3, bare_remote: Path, tmp_path: Path
+) -> None:
+    """What a commit versions is what its own .cpv.yaml says, not the checkout's."""
+    repo = make_repo(s3)
+    _commit_model(repo, 1, "first")
+    git(repo, "push", "-q")
+    git(repo, "checkout", "-qb", "f2")
+    config = repo / ".cpv.yaml"
+    line = "  - {path: metrics.log, kind: model, store: git}\n"
+    extra_line = "  - {path: extra.bin, kind: model, store: dvc}\n"
+    config.write_text(config.read_text().replace(line, line + extra_line))
+    extra = write_model(repo / "extra.bin", seed=7)
+    git(repo, "add", ".cpv.yaml")
+    git(repo, "commit", "-qam", "declare extra.bin")
+    assert "extra.bin.dvc" in git(repo, "show", "--name-only", "HEAD").stdout
+    git(repo, "checkout", "-q", "main")  # main's .cpv.yaml does not know extra.bin
+    git(repo, "push", "-q", "origin", "f2")
+    assert _key(extra) in s3.list_keys()
+    _gc(repo, "--grace", "0", "--yes")
+    assert _key(extra) in s3.list_keys()
+    mate = teammate(bare_remote, tmp_path / "mate")
+    git(mate, "checkout", "-q", "f2")
+    assert (mate / "extra.bin").read_bytes() == extra
