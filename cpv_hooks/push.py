@@ -182,13 +182,6 @@ def heal_pushed(
     return heal(root, tips, [*known, f"--remotes={remote}"], taken, dry_run)
 
 
-def push_tags(root: Path, remote: str, tags: list[str]) -> None:
-    """Push version tags whose data is already uploaded (hooks skipped)."""
-    if tags:
-        refs = [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
-        Git(root).run("push", "--no-verify", "--no-follow-tags", "-q", remote, *refs)
-
-
 def advertised_refs(git: Git, remote: str, *options: str) -> dict[str, str]:
     """What ``remote`` advertises: ref name -> object (one ``git ls-remote``)."""
     out = git.run("ls-remote", *options, remote)
@@ -216,7 +209,17 @@ def push_branch(root: Path, remote: str, branch: str) -> PushResult:
         for t, sha in zip(tags, tag_shas, strict=True)
     ]
     result = publish(root, updates, remote)
-    push = ["push", "--no-verify", "--no-follow-tags", "-q", "-u", remote, branch, *tags]
+    push = [
+        "push",
+        "--atomic",
+        "--no-verify",
+        "--no-follow-tags",
+        "-q",
+        "-u",
+        remote,
+        branch,
+        *tags,
+    ]
     try:
         git.run(*push)
     except GitError as exc:
