@@ -250,3 +250,21 @@ def test_an_artifact_only_a_branch_declares_is_pushed_kept_and_versioned(
     mate = teammate(bare_remote, tmp_path / "mate")
     git(mate, "checkout", "-q", "f2")
     assert (mate / "extra.bin").read_bytes() == extra
+
+
+def test_a_gc_whose_lock_was_taken_over_deletes_nothing_and_leaves_it(tmp_path: Path) -> None:
+    """A gc that ran past the stale age finds its lock taken over: it stops, and its exit
+    does not release the other gc's lock."""
+    import pytest
+
+    from cpv_hooks.errors import StorageError
+    from cpv_hooks.gc import LOCK_KEY, gc_lock
+    from cpv_hooks.storage import LocalRemote
+
+    remote = LocalRemote(str(tmp_path / "remote"))
+    with gc_lock(remote) as renew:
+        renew()  # still ours: fresh again
+        (tmp_path / "remote" / LOCK_KEY).write_text('{"who": "other@host", "since": "now"}')
+        with pytest.raises(StorageError, match="was taken over"):
+            renew()
+    assert "other@host" in (tmp_path / "remote" / LOCK_KEY).read_text()
