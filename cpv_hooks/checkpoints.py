@@ -236,9 +236,10 @@ class _Checkpoints:
             ptr = self._pointer_at(name, art)
             dest = out / art.path
             _check_free(dest, opts.force)
+            self._check_not_unsaved(art, dest)
             if not opts.dry_run:
-                if dest.exists():
-                    _remove(dest)
+                if dest.exists() and dest.is_dir() != ptr.is_dir:
+                    _remove(dest)  # a file where a directory goes, or the reverse
                 with explained(self.git, tag=name):
                     export(
                         ptr,
@@ -251,6 +252,15 @@ class _Checkpoints:
             done.append((dest, ptr, name))
         log.info("exported %s to %s", name, out)
         return done
+
+    def _check_not_unsaved(self, art: Artifact, dest: Path) -> None:
+        """Refuse to download over the work tree's copy of ``art`` when it holds unsaved work."""
+        here = self.repo_path / art.path
+        if dest.resolve() == here.resolve() and not self._workspace().is_saved(art):
+            raise ValidationError(
+                f"{art.path} has changes that are not committed",
+                "commit them first, or download elsewhere with -o DIR",
+            )
 
     # -- writing ----------------------------------------------------------------------
 

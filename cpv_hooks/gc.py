@@ -23,9 +23,9 @@ import json
 import os
 import re
 import socket
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -33,7 +33,7 @@ from typing import Any
 
 from cpv_hooks.dvc.cache import Cache, Obj
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
-from cpv_hooks.errors import ConfigError, StorageError, ValidationError
+from cpv_hooks.errors import ConfigError, GitError, StorageError, ValidationError
 from cpv_hooks.fsutil import remove
 from cpv_hooks.manifest import Manifest, parse_manifest
 from cpv_hooks.pruned import NOTES_REF, Mark, add_marks, marks
@@ -141,7 +141,9 @@ def remote_refs(git: Git, remote: str) -> dict[str, str]:
 
 def all_commits(git: Git, refs: Sequence[str]) -> list[str]:
     """Every commit ``refs`` reach (the refs and HEAD; not only their tips)."""
-    return git.rev_list(["HEAD", *refs]) if git.head() else git.rev_list(refs)
+    head = ["HEAD"] if git.head() else []  # refs on stdin: thousands of tags fit no argv
+    out = git.run("rev-list", "--stdin", *head, input="".join(f"{r}\n" for r in refs))
+    return out.split("\n") if out else []
 
 
 def for_remote(root: Path, pointers: Iterable[Pointer], target: Remote) -> list[Pointer]:
@@ -253,11 +255,13 @@ def needed(
         outside = {f"/tags/{t}" for t in versions.outside}
         tips = heads + [t for t in tags if not any(t.endswith(o) for o in outside)]
         tips += list(versions.kept.values()) + (["HEAD"] if git.head() else [])
-        peeled = git.run("rev-parse", *(f"{t}^{{commit}}" for t in tips)).split("\n")
+        specs = "".join(f"{t}^{{commit}}\n" for t in tips)
+        peeled = git.run("cat-file", "--batch-check=%(objectname)", input=specs).split("\n")
+        if any(p.endswith(" missing") for p in peeled):  # never plan on a ref git cannot read
+            raise GitError(f"a ref of {git_remote} names no commit here", "run gc again")
         unpushed = git.rev_list(["HEAD", "--branches", "--tags"], [f"--glob={ns}/*"])
         commits = list(dict.fromkeys(peeled + unpushed))
-    config = load_repo_config(root)
-    pointers = for_remote(root, pointers_at(git, config, commits), target)
+    pointers = for_remote(root, pointers_at(git, commits), target)
     md5s = expand(Cache(cache_dir(root)), target, pointers)
     return Needs(md5s, len(heads) + len(tags), len(commits)), listed, versions
 
@@ -379,8 +383,13 @@ def _stale(modified: datetime) -> bool:
 
 
 @contextmanager
-def gc_lock(remote: Remote) -> Iterator[None]:
-    """Hold the remote's gc lock while the block runs; another holder raises StorageError."""
+def gc_lock(remote: Remote) -> Iterator[Callable[[], None]]:
+    """Hold the remote's gc lock while the block runs; another holder raises StorageError.
+
+    The block gets ``renew``: it raises when the lock is no longer this gc's (taken over as
+    stale) and else makes it fresh again; gc calls it right before deleting. The lock is
+    released only while it is still this gc's.
+    """
     body = json.dumps(_holder()).encode()
     if isinstance(remote, LocalRemote):
         path = remote.base / LOCK_KEY
@@ -395,19 +404,57 @@ def gc_lock(remote: Remote) -> Iterator[None]:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(body)
+
+        def held() -> bytes | None:
+            try:
+                return path.read_bytes()
+            except FileNotFoundError:
+                return None
+
+        def renew_local() -> None:
+            _check_ours(remote, held(), body)
+            os.utime(path)
+
         try:
-            yield
+            yield renew_local
         finally:
-            path.unlink(missing_ok=True)
+            if held() == body:
+                path.unlink(missing_ok=True)
         return
     assert isinstance(remote, S3Remote)
     key = _lock_key(remote)
+    client = remote.client
     _s3_take(remote, key, body)
-    try:
-        yield
-    finally:
+
+    def current() -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return bytes(client.get_object(Bucket=remote.bucket, Key=key)["Body"].read())
+        except ClientError:
+            return None
+
+    def renew_s3() -> None:
+        _check_ours(remote, remote_call(remote, "lock", current), body)
         remote_call(
-            remote, "unlock", lambda: remote.client.delete_object(Bucket=remote.bucket, Key=key)
+            remote, "lock", lambda: client.put_object(Bucket=remote.bucket, Key=key, Body=body)
+        )
+
+    try:
+        yield renew_s3
+    finally:
+        if remote_call(remote, "unlock", current) == body:
+            remote_call(
+                remote, "unlock", lambda: client.delete_object(Bucket=remote.bucket, Key=key)
+            )
+
+
+def _check_ours(remote: Remote, held: bytes | None, body: bytes) -> None:
+    if held != body:
+        raise StorageError(
+            f"this gc's lock on {remote.url} was taken over (it ran past "
+            f"{STALE_LOCK.total_seconds() / 3600:g} h); nothing was deleted",
+            "run gc again",
         )
 
 
@@ -484,7 +531,7 @@ def collect(
     deleted, so a missing object is always explained.
     """
     remote = target or open_remote(root)
-    with gc_lock(remote):
+    with gc_lock(remote) as renew:
         objects = stored_objects(remote)
         needs, listed, versions = needed(root, remote, git_remote, policy)
         cutoff = datetime.now(timezone.utc) - grace
@@ -509,6 +556,7 @@ def collect(
                     f"the git remote {git_remote} changed while gc planned; nothing was deleted",
                     "run gc again",
                 )
+            renew()
             _mark(git, git_remote, pruned)
             if pruned:
                 from cpv_hooks.registry import mark_pruned
@@ -522,13 +570,10 @@ def collect(
 
 def _pruned(git: Git, root: Path, versions: Versions, deleted: set[str]) -> dict[str, str]:
     """The versions outside the policy that lose data: tag -> commit."""
-    config = load_repo_config(root)
     cache = Cache(cache_dir(root))
     out = {}
     for tag, commit in versions.outside.items():
-        kind = parse_tag(tag)[0]  # type: ignore[index]
-        arts = [a for a in config.dvc_artifacts if a.kind == kind]
-        ptrs = pointers_at(git, replace(config, artifacts=tuple(arts)), [commit])
+        ptrs = pointers_at(git, [commit], parse_tag(tag)[0])  # type: ignore[index]
         files, dirs = cache.objects(ptrs)
         if any(o.md5 in deleted for o in files + dirs):
             out[tag] = commit
@@ -572,7 +617,7 @@ def collect_cache(root: Path, *, keep_last: int = 1, apply: bool = False) -> GCR
     for kind in KINDS:
         manifests = read_manifests(git, kind)
         commits += [m.commit for m in manifests[-keep_last:]] if keep_last > 0 else []
-    pointers = pointers_at(git, config, [c for c in commits if c])
+    pointers = pointers_at(git, [c for c in commits if c])
     for art in config.dvc_artifacts:
         path = root / art.pointer
         if path.is_file():

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cpv_hooks.errors import ValidationError
-from cpv_hooks.repo import Git, load_repo_config
+from cpv_hooks.repo import REPO_CONFIG, Git, configs_at, load_repo_config
 from cpv_hooks.tagging import tag_commit
 from cpv_hooks.versions import KINDS, Directive, Kind, parse_tag
 
@@ -48,36 +48,44 @@ def tags_by_commit(git: Git) -> dict[str, list[str]]:
 def untagged(git: Git, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[str, Kind]]:
     """(commit, kind) pairs of ``include --not exclude`` that changed ``kind`` and lack its tag.
 
-    Oldest first; merges left out. One ``git log`` when nothing is missing.
+    Oldest first; merges left out. What a commit versions is what its own ``.cpv.yaml``
+    declares (a branch may declare more than the checkout). Two ``git log`` calls when the
+    range changed neither ``.cpv.yaml`` nor a pointer.
     """
-    config = load_repo_config(git.root)
-    pointers = {a.pointer: a.kind for a in config.artifacts}
     if not include:
         return []
+    touched = git.run("log", "--format=%H", *include, "--not", *exclude, "--", REPO_CONFIG)
+    revs = [*(f"{c}^" for c in touched.split()), *touched.split()]
+    seen = [load_repo_config(git.root), *configs_at(git, revs).values()]
+    pointers = {a.pointer for config in seen for a in config.artifacts}
     log = git.run(
         "log", "--reverse", "--topo-order", "--no-merges", "--full-history",
         "--format=%x01%H", "--name-only", *include, "--not", *exclude, "--",
-        *pointers,
+        *sorted(pointers),
     )  # fmt: skip
-    changed: list[tuple[str, set[Kind]]] = []
+    changed: list[tuple[str, set[str]]] = []
     for record in filter(None, log.split("\x01")):
-        sha, *paths = record.strip().split("\n")
-        changed.append((sha, {pointers[p] for p in paths if p in pointers}))
+        sha, *names = record.strip().split("\n")
+        changed.append((sha, set(names)))
     if not changed:
         return []
+    configs = configs_at(git, [sha for sha, _ in changed])
     tagged = tags_by_commit(git)
     out = []
-    for sha, kinds in changed:
+    for sha, paths in changed:
+        kinds = {a.kind for a in configs[sha].artifacts if a.pointer in paths}
         have = {parsed[0] for parsed in map(parse_tag, tagged.get(sha, [])) if parsed}
         out += [(sha, k) for k in KINDS if k in kinds and k not in have]
     if not out:
         return []
-    dvc = {k: [a.pointer for a in config.of_kind(k) if a.store == "dvc"] for k in KINDS}
-    blobs = git.read_blobs([f"{sha}:{p}" for sha, k in out for p in dvc[k]])
+    dvc = {
+        (sha, k): [a.pointer for a in configs[sha].of_kind(k) if a.store == "dvc"] for sha, k in out
+    }
+    blobs = git.read_blobs([f"{sha}:{p}" for (sha, _), ptrs in dvc.items() for p in ptrs])
     sizes = {spec: _SIZE_RE.search(data) for spec, data in blobs.items()}
 
     def placeholder(sha: str, kind: Kind) -> bool:  # empty DVC artifacts never get a version
-        found = [sizes.get(f"{sha}:{p}") for p in dvc[kind]]
+        found = [sizes.get(f"{sha}:{p}") for p in dvc[sha, kind]]
         return bool(found) and not any(m and int(m.group(1)) for m in found)
 
     return [(sha, k) for sha, k in out if not placeholder(sha, k)]

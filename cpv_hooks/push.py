@@ -10,7 +10,7 @@ from cpv_hooks.dvc.cache import Cache
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import GitError, ValidationError
 from cpv_hooks.heal import Healed, heal
-from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config
+from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config, pointer_specs
 from cpv_hooks.stages import parse_stage_tag, validate_pushed_stage
 from cpv_hooks.storage import (
     Remote,
@@ -22,7 +22,7 @@ from cpv_hooks.storage import (
     upload,
 )
 from cpv_hooks.tagging import validate_pushed_tag
-from cpv_hooks.versions import parse_tag
+from cpv_hooks.versions import Kind, parse_tag
 
 
 @dataclass(frozen=True)
@@ -69,11 +69,9 @@ def commits_to_publish(git: Git, updates: Iterable[RefUpdate], remote: str) -> l
     return list(commits)
 
 
-def pointers_at(git: Git, config: RepoConfig, commits: list[str]) -> list[Pointer]:
-    """The distinct DVC pointers of ``commits``."""
-    specs = {
-        f"{c}:{a.pointer}": f"{a.pointer}@{c[:8]}" for c in commits for a in config.dvc_artifacts
-    }
+def pointers_at(git: Git, commits: list[str], kind: Kind | None = None) -> list[Pointer]:
+    """The distinct DVC pointers of ``commits`` (of ``kind``), as each commit declares them."""
+    specs = pointer_specs(git, commits, kind)
     seen: dict[bytes, Pointer] = {}
     for spec, data in git.read_blobs(list(specs)).items():
         if data not in seen:
@@ -135,17 +133,16 @@ def publish(
     updates: list[RefUpdate],
     remote_name: str,
     target: Remote | None = None,
-    register: bool = True,
 ) -> PushResult:
-    """Validate the pushed tags, upload the objects the pushed commits need, then (unless
-    ``register`` is false) publish the pushed versions to the registry."""
+    """Validate the pushed tags, upload the objects the pushed commits need, then publish
+    the pushed versions to the registry."""
     git = Git(root)
     config = load_repo_config(root)
     check_tags(git, config, updates, remote_name)
     commits = commits_to_publish(git, updates, remote_name)
     check_held_back_tags(git, commits, updates, remote_name)
     result = _upload(root, git, config, commits, target)
-    if register and config.dvc_artifacts:
+    if config.dvc_artifacts:
         result.warnings = record(root, updates, remote_name, target)
     return result
 
@@ -155,7 +152,7 @@ def _upload(
 ) -> PushResult:
     if not commits:
         return PushResult(0, 0, 0, "")
-    pointers = pointers_at(git, config, commits)
+    pointers = pointers_at(git, commits)
     if not pointers:
         return PushResult(len(commits), 0, 0, "")
     cache = Cache(cache_dir(root))
@@ -179,13 +176,12 @@ def record(
     updates: list[RefUpdate],
     remote_name: str,
     target: Remote | None = None,
-    sync: bool = True,
 ) -> list[str]:
     """Publish the pushed version tags to the registry (their data is uploaded by now);
     returns the warnings of failed notifications.
 
-    With ``sync`` the other entries are reconciled with the git remote, when it is
-    ``origin`` only: a push to a mirror must not mark the versions it lacks as deleted.
+    The other entries are reconciled with the git remote when it is ``origin`` only: a push
+    to a mirror must not mark the versions it lacks as deleted.
     """
     from cpv_hooks.errors import ConfigError
     from cpv_hooks.registry import record_push
@@ -201,7 +197,7 @@ def record(
         remote = target or open_remote(root)
     except ConfigError:
         return []  # no DVC remote: no registry
-    origin = sync and remote_name == "origin" and "origin" in git.run("remote").split()
+    origin = remote_name == "origin" and "origin" in git.run("remote").split()
     config = load_repo_config(root)
     name = f"{config.team}/{config.model}"
     return record_push(git, remote, tags, remote_name if origin else None, name)
@@ -236,13 +232,6 @@ def heal_pushed(
     return heal(root, tips, [*known, f"--remotes={remote}"], taken, dry_run)
 
 
-def push_tags(root: Path, remote: str, tags: list[str]) -> None:
-    """Push version tags whose data is already uploaded (hooks skipped)."""
-    if tags:
-        refs = [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
-        Git(root).run("push", "--no-verify", "--no-follow-tags", "-q", remote, *refs)
-
-
 def advertised_refs(git: Git, remote: str, *options: str) -> dict[str, str]:
     """What ``remote`` advertises: ref name -> object (one ``git ls-remote``)."""
     out = git.run("ls-remote", *options, remote)
@@ -270,7 +259,17 @@ def push_branch(root: Path, remote: str, branch: str) -> PushResult:
         for t, sha in zip(tags, tag_shas, strict=True)
     ]
     result = publish(root, updates, remote)
-    push = ["push", "--no-verify", "--no-follow-tags", "-q", "-u", remote, branch, *tags]
+    push = [
+        "push",
+        "--atomic",
+        "--no-verify",
+        "--no-follow-tags",
+        "-q",
+        "-u",
+        remote,
+        branch,
+        *tags,
+    ]
     try:
         git.run(*push)
     except GitError as exc:
@@ -284,16 +283,13 @@ def push_branch(root: Path, remote: str, branch: str) -> PushResult:
 def verify_remote(root: Path) -> list[str]:
     """What the remote lacks for HEAD and every version tag ("<path>@<commit>: <md5>")."""
     git = Git(root)
-    config = load_repo_config(root)
     commits = dict.fromkeys([git.run("rev-parse", "HEAD")])
     tags = [t for t in git.tags() if parse_tag(t)]
     if tags:
         commits.update(
             dict.fromkeys(git.run("rev-parse", *(f"{t}^{{commit}}" for t in tags)).split("\n"))
         )
-    specs = {
-        f"{c}:{a.pointer}": f"{a.pointer}@{c[:8]}" for c in commits for a in config.dvc_artifacts
-    }
+    specs = pointer_specs(git, list(commits))
     cache = Cache(cache_dir(root))
     where: dict[str, str] = {}
     pointers = []

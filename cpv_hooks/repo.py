@@ -162,6 +162,40 @@ def load_repo_config(root: Path) -> RepoConfig:
     return config
 
 
+def configs_at(git: Git, revs: Sequence[str]) -> dict[str, RepoConfig]:
+    """Each revision's own ``.cpv.yaml`` (defaults where it has none), through the same gate.
+
+    A branch can declare artifacts that the checked-out ``.cpv.yaml`` does not know: what a
+    commit versions is what its own file says. One ``git cat-file`` for all; each distinct
+    file is parsed once.
+    """
+    blobs = git.read_blobs([f"{r}:{REPO_CONFIG}" for r in revs])
+    parsed: dict[bytes | None, RepoConfig] = {None: RepoConfig()}
+    out = {}
+    for rev in revs:
+        data = blobs.get(f"{rev}:{REPO_CONFIG}")
+        if data not in parsed:
+            where = Path(f"{REPO_CONFIG}@{rev[:8]}")
+            try:
+                raw = safety.load_yaml_safe(data or b"", str(where))
+            except ValidationError as exc:
+                raise _malformed(where, exc.message) from exc
+            parsed[data] = _repo_config(raw or {}, where)
+        out[rev] = parsed[data]
+    return out
+
+
+def pointer_specs(git: Git, commits: Sequence[str], kind: Kind | None = None) -> dict[str, str]:
+    """``<commit>:<pointer>`` -> ``<pointer>@<short commit>`` for the DVC artifacts (of ``kind``)
+    that each commit's own ``.cpv.yaml`` declares."""
+    return {
+        f"{c}:{a.pointer}": f"{a.pointer}@{c[:8]}"
+        for c, config in configs_at(git, commits).items()
+        for a in config.dvc_artifacts
+        if kind is None or a.kind == kind
+    }
+
+
 def _repo_config(raw: Any, path: Path) -> RepoConfig:
     try:
         arts = (

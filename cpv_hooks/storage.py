@@ -614,9 +614,26 @@ def export(
         for entry, obj in zip(entries, objs, strict=True):
             obj = sized.get(obj.md5, obj)
             _export_file(obj, staging / entry["relpath"], cache, remote, use_cache)
-        os.replace(staging, dest)
+        _replace_dir(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _replace_dir(new: Path, dest: Path) -> None:
+    """Put directory ``new`` at ``dest``; an old directory there goes only once ``new`` is in."""
+    if not (dest.is_dir() and not dest.is_symlink()):
+        os.replace(new, dest)
+        return
+    old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=TMP_PREFIX))
+    try:
+        os.replace(dest, old / "old")
+        try:
+            os.replace(new, dest)
+        except OSError:
+            os.replace(old / "old", dest)
+            raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _export_file(

@@ -212,8 +212,7 @@ class Workspace:
                     ptr = self._add_file(art, cache, written)
                 if check is not None:
                     check(art, ptr)
-                with open(self.root / art.pointer, "w", encoding="utf-8") as fh:
-                    fh.write(pointer_text(ptr, old_text))
+                atomic_write(self.root / art.pointer, pointer_text(ptr, old_text))
                 self._ignore(art)
             self.remember(written)  # one write of the record, however many files were stored
             self._record(arts)

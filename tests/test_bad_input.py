@@ -186,3 +186,21 @@ def test_parse_never_crashes(text: str) -> None:
         parse_version(text)
     except ValidationError as exc:
         assert "v{major}.{minor}" in exc.hint
+
+
+def test_download_never_overwrites_unsaved_weights(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`--force` replaces a download, never the work tree's uncommitted model; a data
+    directory downloaded again is replaced whole."""
+    repo = make_repo()
+    write_model(repo / "model.bin", seed=1)
+    (repo / "data" / "a.txt").write_text("a\n")
+    (repo / "metrics.log").write_text("acc: 0.1\n")
+    git(repo, "commit", "-qam", "v1")
+    unsaved = write_model(repo / "model.bin", seed=2)  # training wrote new weights
+    proc = run(BIN / "cpv", "model", "download", "--tag", "v0.1", "--force", cwd=repo, check=False)
+    _one_line_error(proc, 2, "model.bin has changes that are not committed")
+    assert (repo / "model.bin").read_bytes() == unsaved
+    out = tmp_path / "out"
+    for _ in range(2):
+        run(BIN / "cpv", "data", "download", "--tag", "data-v0.1", "-o", out, "--force", cwd=repo)
+    assert sorted(p.name for p in (out / "data").iterdir()) == [".gitkeep", "a.txt"]

@@ -224,3 +224,47 @@ def test_retention_prunes_exactly_the_versions_outside_the_policy(
     assert "v0.2's data was pruned on" in checkout.stderr
     git(mate, "checkout", "-q", "v0.1")
     assert (mate / "model.bin").read_bytes() == models[0]
+
+
+def test_an_artifact_only_a_branch_declares_is_pushed_kept_and_versioned(
+    make_repo, s3: S3, bare_remote: Path, tmp_path: Path
+) -> None:
+    """What a commit versions is what its own .cpv.yaml says, not the checkout's."""
+    repo = make_repo(s3)
+    _commit_model(repo, 1, "first")
+    git(repo, "push", "-q")
+    git(repo, "checkout", "-qb", "f2")
+    config = repo / ".cpv.yaml"
+    line = "  - {path: metrics.log, kind: model, store: git}\n"
+    extra_line = "  - {path: extra.bin, kind: model, store: dvc}\n"
+    config.write_text(config.read_text().replace(line, line + extra_line))
+    extra = write_model(repo / "extra.bin", seed=7)
+    git(repo, "add", ".cpv.yaml")
+    git(repo, "commit", "-qam", "declare extra.bin")
+    assert "extra.bin.dvc" in git(repo, "show", "--name-only", "HEAD").stdout
+    git(repo, "checkout", "-q", "main")  # main's .cpv.yaml does not know extra.bin
+    git(repo, "push", "-q", "origin", "f2")
+    assert _key(extra) in s3.list_keys()
+    _gc(repo, "--grace", "0", "--yes")
+    assert _key(extra) in s3.list_keys()
+    mate = teammate(bare_remote, tmp_path / "mate")
+    git(mate, "checkout", "-q", "f2")
+    assert (mate / "extra.bin").read_bytes() == extra
+
+
+def test_a_gc_whose_lock_was_taken_over_deletes_nothing_and_leaves_it(tmp_path: Path) -> None:
+    """A gc that ran past the stale age finds its lock taken over: it stops, and its exit
+    does not release the other gc's lock."""
+    import pytest
+
+    from cpv_hooks.errors import StorageError
+    from cpv_hooks.gc import LOCK_KEY, gc_lock
+    from cpv_hooks.storage import LocalRemote
+
+    remote = LocalRemote(str(tmp_path / "remote"))
+    with gc_lock(remote) as renew:
+        renew()  # still ours: fresh again
+        (tmp_path / "remote" / LOCK_KEY).write_text('{"who": "other@host", "since": "now"}')
+        with pytest.raises(StorageError, match="was taken over"):
+            renew()
+    assert "other@host" in (tmp_path / "remote" / LOCK_KEY).read_text()

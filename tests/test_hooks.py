@@ -263,3 +263,20 @@ def test_flow_style_team_hook_blocks_the_commit(make_repo) -> None:  # type: ign
     assert proc.returncode != 0
     assert "veto" in proc.stdout + proc.stderr
     assert git(repo, "rev-parse", "HEAD").stdout == head
+
+
+def test_shared_hooks_do_nothing_outside_a_cpv_repo(make_repo, tmp_path: Path) -> None:
+    """A user-wide core.hooksPath runs cpv's hooks in every repo: only cpv repos are touched."""
+    repo = make_repo()
+    hooks = git(repo, "rev-parse", "--git-path", "hooks").stdout.strip()
+    plain = tmp_path / "plain"
+    git(tmp_path, "init", "-q", str(plain))
+    write_model(plain / "model.bin")
+    git(plain, "add", "model.bin")
+    proc = git(plain, "-c", f"core.hooksPath={repo / hooks}", "commit", "-qm", "weights")
+    assert "cpv" not in proc.stderr and not (plain / "model.bin.dvc").exists()
+    assert git(plain, "tag").stdout == ""
+    # a commit message that is not UTF-8 is read, not a crash
+    (repo / "msg").write_bytes(b"caf\xe9 [cpv skip]\n")
+    (repo / "metrics.log").write_text("acc: 0.3\n")
+    git(repo, "-c", "i18n.commitEncoding=ISO-8859-1", "commit", "-qa", "-F", "msg")

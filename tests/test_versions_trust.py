@@ -64,8 +64,12 @@ def test_untagged_versions_are_healed_in_commit_order(
     git(repo, "tag", "-d", "v0.1")  # as if the commit was killed before post-commit
     proc = git(repo, "push", "--dry-run")
     assert "would get version v0.1" in proc.stderr and _tags(repo) == []
-    proc = git(repo, "push")
-    assert "tagged model version v0.1 on" in proc.stderr
+    assert not s3.list_keys()  # git sends nothing under --dry-run: neither does cpv
+    proc = git(repo, "push", check=False)  # git cannot take the new tag: stopped, data sent
+    assert proc.returncode != 0 and "tagged model version v0.1 on" in proc.stderr
+    assert "run the same git push again to send v0.1" in proc.stderr
+    assert _tags(bare_remote) == [] and not git(bare_remote, "branch").stdout
+    git(repo, "push")
     assert _tags(bare_remote) == ["v0.1"]
     first = git(repo, "rev-parse", "HEAD").stdout.strip()
     _commit(repo, 2)
@@ -79,8 +83,9 @@ def test_untagged_versions_are_healed_in_commit_order(
     detached = git(repo, "rev-parse", "HEAD").stdout.strip()
     git(repo, "checkout", "-q", "main")
     git(repo, "merge", "-q", "--ff-only", detached)  # reaches the branch: no hook runs
-    proc = git(repo, "push")
-    assert "tagged model version v0.4 on" in proc.stderr
+    proc = git(repo, "push", check=False)
+    assert proc.returncode != 0 and "tagged model version v0.4 on" in proc.stderr
+    git(repo, "push")
     assert _tags(bare_remote) == ["v0.1", "v0.2", "v0.3", "v0.4"]
     assert _tag_of(repo, first) == ["v0.1"] and _tag_of(repo, detached) == ["v0.4"]
     mate = teammate(bare_remote, tmp_path / "mate")

@@ -17,6 +17,7 @@ from typing import Any
 
 from cpv_hooks.dvc import safety
 from cpv_hooks.errors import DVCError, ValidationError
+from cpv_hooks.fsutil import atomic_write
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,10 @@ def ignore_artifact(root: Path, artifact: str) -> str:
     rel = posixpath.join(parent, ".gitignore")
     entry = "/" + GitWildMatchPattern.escape(posixpath.basename(artifact))
     path = root / rel
+    if path.is_symlink():  # git ignores such a file; cpv writes through no link
+        raise ValidationError(f"{rel} is a symlink", "replace it by a regular file, then retry")
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     if f"{entry}\n" not in set(text.splitlines(keepends=True)):
         prefix = "" if not text or text.endswith("\n") else "\n"
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"{prefix}{entry}\n")
+        atomic_write(path, f"{text}{prefix}{entry}\n")
     return rel

@@ -11,6 +11,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from cpv_hooks.errors import CPVError
+from cpv_hooks.repo import REPO_CONFIG, find_root
+
 HOOKS = {
     "pre-commit": "pre_commit",
     "post-commit": "post_commit",
@@ -49,6 +52,14 @@ def git_command_args() -> list[str] | None:
     return []
 
 
+def _in_cpv_repo() -> bool:
+    """True in a cpv model repo (one with ``.cpv.yaml``); elsewhere cpv's hooks do nothing."""
+    try:
+        return (find_root() / REPO_CONFIG).exists()
+    except CPVError:
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``cpv-hook [--native] <hook-name> [git's hook arguments]``.
 
@@ -64,12 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     stage, rest = args[0], args[1:]
     reads = stage in ("pre-push", "post-rewrite")  # git gives these their lines on stdin
     stdin = sys.stdin.buffer.read() if reads else b""
-    module = importlib.import_module(f"cpv_hooks.hooks.{HOOKS[stage]}")
-    kwargs = {"stdin": stdin.decode("utf-8", "surrogateescape")} if reads else {}
-    result: int = module.main(rest, **kwargs)
+    result = 0
+    if not native or _in_cpv_repo():  # a hooks dir shared by every repo (core.hooksPath)
+        module = importlib.import_module(f"cpv_hooks.hooks.{HOOKS[stage]}")
+        kwargs = {"stdin": stdin.decode("utf-8", "surrogateescape")} if reads else {}
+        result = module.main(rest, **kwargs)
     if native and result == 0:
         from cpv_hooks.hooks.chain import run_legacy, run_others
-        from cpv_hooks.repo import find_root
 
         def chain() -> int:
             root = find_root()

@@ -52,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def run() -> int:
         root = find_root()
-        check_message(root, (root / args[0]).read_text() if args else "")
+        text = (root / args[0]).read_bytes().decode("utf-8", "replace") if args else ""
+        check_message(root, text)
         return 0
 
     return report(run, prefix="cpv: commit refused")

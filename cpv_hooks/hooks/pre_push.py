@@ -1,6 +1,7 @@
-"""pre-push: version the pushed commits that lack it, validate the pushed version tags, upload
-the data the pushed refs need, then push the versions it made (git's own push cannot take new
-refs once it runs this hook).
+"""pre-push: version the pushed commits that lack it, validate the pushed version tags and
+upload the data the pushed refs need. A push that had to make versions is stopped after the
+upload with one line: git's push cannot take refs made while it runs, and pushing them apart
+would publish a version whose branch git may still refuse; the same push again carries them.
 
 git passes every ref on stdin to cpv's native hook script (``hooks/cpv-hook``). Under the pre-commit
 framework only the first branch is known (PRE_COMMIT_* variables) and tag-only pushes run no
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from cpv_hooks.hooks import git_command_args, report
 from cpv_hooks.hooks.chain import pushed_blobs, scan_secrets
 from cpv_hooks.hooks.post_commit import say_healed
-from cpv_hooks.push import RefUpdate, heal_pushed, publish, push_tags, record
+from cpv_hooks.push import RefUpdate, heal_pushed, publish
 from cpv_hooks.repo import ZERO_SHA, Git, find_root
 from cpv_hooks.stale import stale_message
 from cpv_hooks.workspace import Workspace
@@ -28,11 +29,6 @@ def _from_pre_commit_env(git: Git) -> list[RefUpdate]:
     remote_ref = env.get("PRE_COMMIT_REMOTE_BRANCH", local)
     to_ref = env.get("PRE_COMMIT_TO_REF") or git.run("rev-parse", local)
     return [RefUpdate(local, to_ref, remote_ref, env.get("PRE_COMMIT_FROM_REF") or ZERO_SHA)]
-
-
-def _tag_update(git: Git, tag: str) -> RefUpdate:
-    ref = f"refs/tags/{tag}"
-    return RefUpdate(ref, git.run("rev-parse", ref), ref, ZERO_SHA)
 
 
 def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
@@ -61,18 +57,13 @@ def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
         invoked = git_command_args() or []
         dry_run = "--dry-run" in invoked or "-n" in invoked
         healed = heal_pushed(git.root, updates, remote_name, dry_run=dry_run)
-        if dry_run:
+        if dry_run:  # git sends nothing: neither does cpv
             for h in healed:
                 print(f"cpv: dry run: {h.commit[:8]} would get version {h.tag}", file=sys.stderr)
-        else:
-            say_healed(healed, "pushed with its commit")
-        result = publish(git.root, updates, remote_name, register=not dry_run)
-        warnings = result.warnings
-        if not dry_run and healed:
-            push_tags(git.root, remote_name, [h.tag for h in healed])
-            healed_updates = [_tag_update(git, h.tag) for h in healed]
-            warnings += record(git.root, healed_updates, remote_name, sync=False)
-        for warning in warnings:
+            return 0
+        say_healed(healed, "sent by the next git push")
+        result = publish(git.root, updates, remote_name)
+        for warning in result.warnings:  # failed notifications never fail the push
             print(f"cpv: warning: {warning}", file=sys.stderr)
         if result.objects:
             print(
@@ -80,6 +71,14 @@ def main(argv: Sequence[str] | None = None, stdin: str | None = None) -> int:
                 f"to {result.remote}",
                 file=sys.stderr,
             )
+        if healed:  # git's push cannot take refs made now: the same push again carries them
+            print(
+                f"cpv: push stopped: run the same git push again to send "
+                f"{', '.join(h.tag for h in healed)} with it (push.followTags, set by "
+                "`cpv install`); its data is already uploaded",
+                file=sys.stderr,
+            )
+            return 1
         return 0
 
     return report(run, prefix="cpv: push refused")
