@@ -30,6 +30,7 @@ def test_example_runs_against_s3(
     assert keys, "the example stored nothing on S3"
     layout = re.compile(
         r"(vision|nlp|research)/[a-z0-9_-]+/"
-        r"(files/md5/[0-9a-f]{2}/[0-9a-f]{30}|cpv/versions/(data-)?v\d+\.\d+\.json)"
+        r"(files/md5/[0-9a-f]{2}/[0-9a-f]{30}|cpv/versions/(data-)?v\d+\.\d+\.json"
+        r"|cpv/summary\.json)"
     )
     assert all(layout.fullmatch(k.removesuffix(".dir")) for k in keys), sorted(keys)[:5]
