@@ -143,7 +143,7 @@ def publish(
     check_held_back_tags(git, commits, updates, remote_name)
     result = _upload(root, git, config, commits, target)
     if config.dvc_artifacts:
-        result.warnings = record(root, updates, remote_name, target)
+        result.warnings = record(git, config, updates, remote_name, target)
     return result
 
 
@@ -172,13 +172,10 @@ def _upload(
 
 
 def record(
-    root: Path,
-    updates: list[RefUpdate],
-    remote_name: str,
-    target: Remote | None = None,
+    git: Git, config: RepoConfig, updates: list[RefUpdate], remote_name: str, target: Remote | None
 ) -> list[str]:
-    """Publish the pushed version tags to the registry (their data is uploaded by now);
-    returns the warnings of failed notifications.
+    """Publish the pushed version and stage tags to the registry (their data is uploaded by
+    now); returns the warnings of failed notifications.
 
     The other entries are reconciled with the git remote when it is ``origin`` only: a push
     to a mirror must not mark the versions it lacks as deleted.
@@ -186,19 +183,17 @@ def record(
     from cpv_hooks.errors import ConfigError
     from cpv_hooks.registry import record_push
 
-    git = Git(root)
-    named = {
-        u.remote_ref[len("refs/tags/") :]: u.local_sha
+    tags = {
+        name: u.local_sha
         for u in updates
-        if u.remote_ref.startswith("refs/tags/")
+        if (name := u.remote_ref.removeprefix("refs/tags/")) != u.remote_ref
+        and (parse_tag(name) or parse_stage_tag(name))
     }
-    tags = {n: sha for n, sha in named.items() if parse_tag(n) or parse_stage_tag(n)}
     try:
-        remote = target or open_remote(root)
+        remote = target or open_remote(git.root)
     except ConfigError:
         return []  # no DVC remote: no registry
     origin = remote_name == "origin" and "origin" in git.run("remote").split()
-    config = load_repo_config(root)
     name = f"{config.team}/{config.model}"
     return record_push(git, remote, tags, remote_name if origin else None, name)
 
