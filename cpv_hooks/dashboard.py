@@ -34,21 +34,20 @@ def chart(name: str, versions: list[dict[str, Any]]) -> str:
     """Inline SVG: each metric of the model versions over the versions, one point each."""
     try:
         import matplotlib
+        from matplotlib.figure import Figure
     except ImportError as exc:
         raise ConfigError(
             "the dashboard needs matplotlib", "pip install 'cpv-hooks[dashboard]'"
         ) from exc
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
 
     models = [v for v in versions if v.get("kind") == "model"]
     metrics = sorted({k for v in models for k in (v.get("metrics") or {})})
     if not metrics:
         return ""
-    matplotlib.rcParams["svg.hashsalt"] = name  # ids stay unique across the page's charts
-    matplotlib.rcParams["svg.fonttype"] = "none"
-    fig, ax = pyplot.subplots(figsize=(6.4, 2.8))
-    try:
+    # no pyplot: no global backend or figure state; ids stay unique across the page's charts
+    with matplotlib.rc_context({"svg.hashsalt": name, "svg.fonttype": "none"}):
+        fig = Figure(figsize=(6.4, 2.8))
+        ax = fig.subplots()
         labels = [str(v["tag"]) for v in models]
         for metric in metrics:
             points = [
@@ -64,8 +63,6 @@ def chart(name: str, versions: list[dict[str, Any]]) -> str:
         fig.tight_layout()
         out = io.StringIO()
         fig.savefig(out, format="svg")
-    finally:
-        pyplot.close(fig)
     svg = out.getvalue()
     return svg[svg.index("<svg") :]
 
