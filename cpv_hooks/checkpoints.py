@@ -34,7 +34,7 @@ from cpv_hooks.fsutil import remove
 from cpv_hooks.heal import Healed, heal, heal_unpushed_parents
 from cpv_hooks.manifest import Manifest
 from cpv_hooks.pruned import explained
-from cpv_hooks.push import RefUpdate, publish, push_branch
+from cpv_hooks.push import PushResult, RefUpdate, publish, push_branch
 from cpv_hooks.repo import (
     REPO_CONFIG,
     ZERO_SHA,
@@ -67,6 +67,7 @@ class Options:
     working_dir: str | Path | None = None
     log_file: str | Path | None = None
     paths: tuple[str, ...] = ()  # downloads: only the files of a directory matching these
+    notify: bool | None = None  # pushes: announce new versions (None: when a webhook is set)
 
     @classmethod
     def of(cls, base: Options | None = None, **kwargs: Any) -> Options:
@@ -116,6 +117,7 @@ class Plan:
     upload_objects: int = 0
     dry_run: bool = False
     healed: list[str] = field(default_factory=list)  # versions given to earlier commits
+    warnings: list[str] = field(default_factory=list)  # failed notifications
 
 
 class _Checkpoints:
@@ -316,7 +318,8 @@ class _Checkpoints:
                 plan.healed = [h.tag for h in heal_unpushed_parents(ws.root)]
                 plan.tags = tag_commit(ws.root, "HEAD", directive)
         if opts.push:
-            plan.upload_objects = self._publish(plan.tags)
+            pushed = self._publish(plan.tags, opts.notify)
+            plan.upload_objects, plan.warnings = pushed.objects, pushed.warnings
         return plan
 
     def upload(
@@ -357,22 +360,19 @@ class _Checkpoints:
         with self._workspace().locked():
             return heal(self.repo_path, ["HEAD"], dry_run=opts.dry_run)
 
-    def _publish(self, tags: list[str]) -> int:
+    def _publish(self, tags: list[str], notify: bool | None = None) -> PushResult:
         """Push the branch and its versions to origin, uploading the data of every commit the
         push sends; without origin, upload the data of ``tags`` (or HEAD) only."""
         git = self.git
         if "origin" in git.run("remote").split():
             branch = git.run("symbolic-ref", "--short", "HEAD")
-            result = push_branch(git.root, "origin", branch)
-            for warning in result.warnings:
-                log.warning(warning)
-            return result.objects
+            return push_branch(git.root, "origin", branch, notify)
         head = git.run("rev-parse", "HEAD")
         updates = [
             RefUpdate(f"refs/tags/{t}", git.run("rev-parse", t), f"refs/tags/{t}", ZERO_SHA)
             for t in tags
         ] or [RefUpdate("HEAD", head, "refs/heads/x", ZERO_SHA)]
-        return publish(git.root, updates, "origin").objects
+        return publish(git.root, updates, "origin", notify=notify)
 
     def place(self, art: Artifact, source: str | Path, opts: Options) -> bool:
         """Copy ``source`` to where ``art`` lives, keeping unsaved work recoverable.

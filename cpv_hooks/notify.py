@@ -67,9 +67,14 @@ def post(url: str, payload: dict[str, Any]) -> str | None:
     return None
 
 
-def notify(name: str, entries: list[dict[str, Any]]) -> list[str]:
-    """Send one message per published version when a webhook is configured; the warnings."""
-    url = webhook_url()
+def notify(name: str, entries: list[dict[str, Any]], wanted: bool | None = None) -> list[str]:
+    """Send one message per published version; returns the warnings.
+
+    ``wanted``: None announces when a webhook is configured, False never, True requires one.
+    """
+    url = webhook_url() if wanted is not False else None
+    if wanted and not url:
+        return ["notify was asked for but no webhook is set: run `cpv config notify --webhook URL`"]
     if not url:
         return []
     return [w for e in entries if (w := post(url, message(name, e)))]

@@ -133,9 +133,10 @@ def publish(
     updates: list[RefUpdate],
     remote_name: str,
     target: Remote | None = None,
+    notify: bool | None = None,
 ) -> PushResult:
     """Validate the pushed tags, upload the objects the pushed commits need, then publish
-    the pushed versions to the registry."""
+    the pushed versions to the registry (``notify``: see ``notify.notify``)."""
     git = Git(root)
     config = load_repo_config(root)
     check_tags(git, config, updates, remote_name)
@@ -143,7 +144,7 @@ def publish(
     check_held_back_tags(git, commits, updates, remote_name)
     result = _upload(root, git, config, commits, target)
     if config.dvc_artifacts:
-        result.warnings = record(git, config, updates, remote_name, target)
+        result.warnings = record(git, config, updates, remote_name, target, notify)
     return result
 
 
@@ -172,7 +173,12 @@ def _upload(
 
 
 def record(
-    git: Git, config: RepoConfig, updates: list[RefUpdate], remote_name: str, target: Remote | None
+    git: Git,
+    config: RepoConfig,
+    updates: list[RefUpdate],
+    remote_name: str,
+    target: Remote | None,
+    notify: bool | None = None,
 ) -> list[str]:
     """Publish the pushed version and stage tags to the registry (their data is uploaded by
     now); returns the warnings of failed notifications.
@@ -195,7 +201,7 @@ def record(
         return []  # no DVC remote: no registry
     origin = remote_name == "origin" and "origin" in git.run("remote").split()
     name = f"{config.team}/{config.model}"
-    return record_push(git, remote, tags, remote_name if origin else None, name)
+    return record_push(git, remote, tags, remote_name if origin else None, name, notify)
 
 
 def heal_pushed(
@@ -233,7 +239,7 @@ def advertised_refs(git: Git, remote: str, *options: str) -> dict[str, str]:
     return {ref: sha for sha, ref in (line.split("\t", 1) for line in out.split("\n") if line)}
 
 
-def push_branch(root: Path, remote: str, branch: str) -> PushResult:
+def push_branch(root: Path, remote: str, branch: str, notify: bool | None = None) -> PushResult:
     """``git push`` of ``branch`` and of every version tag in its history the remote lacks.
 
     What a push sends is computed from what the remote advertises, as git does, and the
@@ -253,7 +259,7 @@ def push_branch(root: Path, remote: str, branch: str) -> PushResult:
         RefUpdate(f"refs/tags/{t}", sha, f"refs/tags/{t}", ZERO_SHA)
         for t, sha in zip(tags, tag_shas, strict=True)
     ]
-    result = publish(root, updates, remote)
+    result = publish(root, updates, remote, notify=notify)
     push = [
         "push",
         "--atomic",

@@ -266,7 +266,12 @@ def rebuild(root: Path, git_remote: str = "origin") -> dict[str, str]:
 
 
 def record_push(
-    git: Git, remote: Remote, tag_updates: dict[str, str], git_remote: str | None, name: str
+    git: Git,
+    remote: Remote,
+    tag_updates: dict[str, str],
+    git_remote: str | None,
+    name: str,
+    announce: bool | None = None,
 ) -> list[str]:
     """After a push's data upload: publish the pushed version tags (``tag_updates``: tag ->
     object, or ZERO_SHA for a deleted tag), reconcile the rest with ``git_remote``, and
@@ -285,7 +290,7 @@ def record_push(
         on_remote = remote_versions(git, git_remote)
         reconcile(git, entries, on_remote, skip=versions, full=bool(versions))
     write_summary(remote)
-    return notify(name, written) if written else []
+    return notify(name, written, announce) if written else []
 
 
 def write_summary(remote: Remote) -> None:

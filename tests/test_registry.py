@@ -286,6 +286,17 @@ def test_webhook_gets_one_message_per_published_version_and_never_fails_a_push(
         assert listed == ["data-v0.1", "v0.1", "v0.3"]  # v0.1 shares data-v0.1's commit
         shown = run(BIN / "cpv", "registry", "versions", "nlp/bert", "--deleted").stdout
         assert "v0.2" in shown and "(data pruned " in shown
+
+        # --no-notify keeps a version quiet; --notify with no webhook says so, never fails
+        before = len(server.received)  # type: ignore[attr-defined]
+        write_model(tmp_path / "w.bin", seed=4)
+        run(BIN / "cpv", "model", "upload", tmp_path / "w.bin", "--no-notify", cwd=repo)
+        assert len(server.received) == before  # type: ignore[attr-defined]
+        monkeypatch.delenv("CPV_NOTIFY_WEBHOOK")
+        run(BIN / "cpv", "config", "notify", "--off")
+        write_model(tmp_path / "w.bin", seed=5)
+        up = run(BIN / "cpv", "model", "upload", tmp_path / "w.bin", "--notify", cwd=repo)
+        assert "no webhook is set" in up.stderr and "versioned v0.5" in up.stdout
     finally:
         server.shutdown()
         server.server_close()

@@ -298,6 +298,11 @@ def _kind_group(kind: Kind) -> click.Group:
     @click.option(
         "--no-push", is_flag=True, help="Commit and tag only; upload/push later with git push."
     )
+    @click.option(
+        "--notify/--no-notify",
+        default=None,
+        help="Announce the version to the webhook (default: when `cpv config notify` set one).",
+    )
     @click.pass_context
     def upload(
         ctx: click.Context,
@@ -308,9 +313,17 @@ def _kind_group(kind: Kind) -> click.Group:
         metrics_file: Path | None,
         force: bool,
         no_push: bool,
+        notify: bool | None,
     ) -> None:
         mgr = _manager(ctx, KIND_CLASS[kind])
-        opts = _opts(ctx, force=force, push=not no_push, message=message, version_tag=version_tag)
+        opts = _opts(
+            ctx,
+            force=force,
+            push=not no_push,
+            message=message,
+            version_tag=version_tag,
+            notify=notify,
+        )
         if kind == "model":
             mgr.upload_model_checkpoint(path, _parse_metrics(metrics, metrics_file), **opts)
         else:

@@ -34,6 +34,8 @@ def print_plan(plan: Any, what: str) -> None:
     sent = f", uploaded {plan.upload_objects} object(s)" if plan.upload_objects else ""
     healed = f" (earlier commits that had none: {', '.join(plan.healed)})" if plan.healed else ""
     echo(f"{what} {', '.join(plan.tags)}{sent}{healed}")
+    for warning in plan.warnings:
+        echo(f"cpv: warning: {warning}", err=True)
 
 
 def print_versions(
