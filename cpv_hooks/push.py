@@ -85,6 +85,8 @@ def check_tags(git: Git, config: RepoConfig, updates: Iterable[RefUpdate], remot
         if up.local_sha == ZERO_SHA or not up.remote_ref.startswith("refs/tags/"):
             continue
         name = up.remote_ref[len("refs/tags/") :]
+        if name in config.legacy_tags:
+            continue  # made before the repo was adopted: pushed as it is
         problem = validate_pushed_tag(git, config, name, up.local_sha, up.remote_sha, remote)
         if problem:
             raise ValidationError(problem)

@@ -50,7 +50,9 @@ class Artifact:
 
     @property
     def pointer(self) -> str:
-        """The path git tracks for this artifact."""
+        """The path git tracks for this artifact (a ``dvc.yaml`` stage output: ``dvc.lock``)."""
+        if self.store == "stage":
+            return "dvc.lock"
         return f"{self.path}.dvc" if self.store == "dvc" else self.path
 
     @property
@@ -87,6 +89,8 @@ class RepoConfig:
     min_model_mb: float = 0.1
     max_model_mb: float = 50000.0
     metrics: str = "metrics.log"
+    adopted: str = ""  # HEAD of an existing repo when `cpv init` adopted it
+    legacy_tags: frozenset[str] = frozenset()  # tags made before adoption: never checked
 
     @property
     def dvc_artifacts(self) -> tuple[Artifact, ...]:
@@ -102,7 +106,7 @@ def load_repo_config(root: Path) -> RepoConfig:
     try:
         st = path.stat()
     except FileNotFoundError:
-        return RepoConfig()
+        return _adopted_layout(root / ".git" / "cpv" / "repo-config.json", path)
     import json
 
     # the parsed file is cached beside the hooks' state, so a no-op hook skips importing yaml
@@ -124,24 +128,38 @@ def load_repo_config(root: Path) -> RepoConfig:
     return config
 
 
+def _adopted_layout(cache: Path, path: Path) -> RepoConfig:
+    """The layout for a commit made before adoption (no ``.cpv.yaml``): the adopted repo's,
+    as last read, so checking out an old version restores its artifacts; else the defaults."""
+    import json
+
+    try:
+        raw = json.loads(cache.read_text())["raw"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return RepoConfig()
+    return _repo_config(raw, path) if isinstance(raw, dict) and raw.get("adopted") else RepoConfig()
+
+
 def _repo_config(raw: Any, path: Path) -> RepoConfig:
     try:
-        arts = (
-            tuple(
-                Artifact(
-                    safety.check_relpath(str(a["path"]).rstrip("/"), f"{REPO_CONFIG} artifacts"),
-                    a.get("kind", "model"),
-                    a.get("store", "dvc"),
-                    str(a["path"]).endswith("/"),
-                )
-                for a in raw.get("artifacts", [])
+        arts = tuple(
+            Artifact(
+                safety.check_relpath(str(a["path"]).rstrip("/"), f"{REPO_CONFIG} artifacts"),
+                a.get("kind", "model"),
+                a.get("store", "dvc"),
+                str(a["path"]).endswith("/"),
             )
-            or DEFAULT_ARTIFACTS
-        )
+            for a in raw.get("artifacts", [])
+        ) or (() if raw.get("adopted") else DEFAULT_ARTIFACTS)
         limits = raw.get("limits", {})
         for art in arts:
-            if art.kind not in ("model", "data") or art.store not in ("dvc", "git"):
-                raise ValueError(f"artifact {art.path}: kind must be model|data, store dvc|git")
+            if art.kind not in ("model", "data") or art.store not in ("dvc", "git", "stage"):
+                raise ValueError(
+                    f"artifact {art.path}: kind must be model|data, store dvc|git|stage"
+                )
+        legacy = raw.get("legacy_tags") or []
+        if not isinstance(legacy, list) or not all(isinstance(t, str) for t in legacy):
+            raise ValueError("legacy_tags must be a list of tag names")
         return RepoConfig(
             team=str(raw.get("team", "")),
             model=str(raw.get("model", "")),
@@ -149,6 +167,8 @@ def _repo_config(raw: Any, path: Path) -> RepoConfig:
             min_model_mb=float(limits.get("min_model_mb", 0.1)),
             max_model_mb=float(limits.get("max_model_mb", 50000)),
             metrics=safety.check_relpath(str(raw.get("metrics", "metrics.log")), REPO_CONFIG),
+            adopted=str(raw.get("adopted", "")),
+            legacy_tags=frozenset(legacy),
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise _malformed(path, str(exc)) from exc

@@ -77,6 +77,9 @@ def cli(ctx: click.Context, verbose: bool, dry_run: bool) -> None:
 @click.option("--aws-profile", help="AWS profile name.")
 @click.option("--aws-credential-path", help="AWS credentials file.")
 @click.option("--git-remote-url", help="Git remote (e.g. the Bitbucket ssh url).")
+@click.option("--model", "models", multiple=True, help="Adopting: a model file/dir to version.")
+@click.option("--data", "datas", multiple=True, help="Adopting: a data file/dir to version.")
+@click.option("--force", is_flag=True, help="Adopting: proceed despite uncommitted changes.")
 def init(
     team_name: str,
     model_name: str,
@@ -89,10 +92,36 @@ def init(
     aws_profile: str | None,
     aws_credential_path: str | None,
     git_remote_url: str | None,
+    models: tuple[str, ...],
+    datas: tuple[str, ...],
+    force: bool,
 ) -> None:
-    """Create a model repo: git, DVC, remote, hooks and a first commit."""
+    """Create a model repo: git, DVC, remote, hooks and a first commit.
+
+    Inside an existing git repo (or with --repo-path at one) adopt it instead: keep its
+    history, tags, files and DVC remote; version the models and data it already has.
+    """
+    from cpv_hooks.adopt import adopt, is_adoptable, plan_adoption
     from cpv_hooks.scaffold import create
 
+    where = repo_path if repo_path is not None else Path.cwd()
+    if is_adoptable(where):
+        plan = plan_adoption(where, team_name, model_name, list(models), list(datas), force)
+        for line in plan.lines():
+            echo(line)
+        if plan.already or _dry_run(f"adopt {plan.root}"):
+            return
+        made = adopt(
+            plan,
+            storage=storage,
+            s3_bucket=s3_bucket,
+            s3_region=s3_region,
+            s3_endpoint_url=s3_endpoint_url,
+            aws_profile=aws_profile,
+            aws_credential_path=aws_credential_path,
+        )
+        echo(f"adopted {plan.root}" + (f"; tagged {', '.join(made)}" if made else ""))
+        return
     path = create(
         team_name,
         model_name,

@@ -1,0 +1,182 @@
+"""Adopting existing repos with `cpv init` (issue 14): real git, real DVC, moto S3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import BIN, S3, clone, git, run, write_model
+
+PREP = (
+    "from pathlib import Path\n"
+    "Path('features.txt').write_text(str(len(list(Path('data').iterdir()))))\n"
+)
+
+
+def dvc(repo: Path, *args: str) -> None:
+    run(BIN / "dvc", *args, cwd=repo)
+
+
+def cpv(repo: Path, *args: str, check: bool = True) -> str:
+    proc = run(BIN / "cpv", *args, cwd=repo, check=check)
+    return proc.stdout + proc.stderr
+
+
+def refs(repo: Path) -> str:
+    return git(repo, "for-each-ref", "--format=%(refname) %(objectname)").stdout
+
+
+def tree(repo: Path) -> dict[str, bytes]:
+    """Every file of the work tree and of .git (but git's index stat cache), with its bytes."""
+    return {
+        str(p.relative_to(repo)): p.read_bytes()
+        for p in sorted(repo.rglob("*"))
+        if p.is_file() and p.name != "index"
+    }
+
+
+@pytest.fixture
+def legacy(tmp_path: Path, s3: S3, bare_remote: Path) -> tuple[Path, bytes, bytes]:
+    """A team's DVC repo made with the real `dvc`: a model, a data directory, a dvc.yaml
+    stage, tags v1.0, 1.0 and release-x on the first version, a second model version;
+    pushed to git and to S3. Returns the repo and the two models' bytes."""
+    repo = tmp_path / "legacy"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    dvc(repo, "init", "-q")
+    dvc(repo, "remote", "add", "-d", "storage", f"s3://{s3.bucket}/legacy")
+    dvc(repo, "remote", "modify", "storage", "endpointurl", s3.endpoint)
+    (repo / "models").mkdir()
+    first = write_model(repo / "models" / "model.pt", seed=1)
+    (repo / "data").mkdir()
+    for i in range(3):
+        (repo / "data" / f"{i}.csv").write_text(f"row,{i}\n")
+    (repo / "prep.py").write_text(PREP)
+    (repo / ".gitignore").write_text("# the team's own line\n*.tmp\n")
+    dvc(repo, "add", "-q", "models/model.pt", "data")
+    dvc(repo, "stage", "add", "-q", "-n", "prep", "-d", "data", "-d", "prep.py",
+        "-o", "features.txt", "python prep.py")  # fmt: skip
+    dvc(repo, "repro", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "first model")
+    for tag in ("v1.0", "1.0", "release-x"):
+        git(repo, "tag", tag)
+    second = write_model(repo / "models" / "model.pt", seed=2)
+    dvc(repo, "add", "-q", "models/model.pt")
+    git(repo, "commit", "-q", "-am", "second model")
+    dvc(repo, "push", "-q")
+    git(repo, "remote", "add", "origin", str(bare_remote))
+    git(repo, "push", "-q", "origin", "main")  # the tags stayed local until now
+    return repo, first, second
+
+
+def test_legacy_dvc_repo_is_adopted_and_loses_nothing(
+    legacy: tuple[Path, bytes, bytes], bare_remote: Path, tmp_path: Path
+) -> None:
+    repo, first, second = legacy
+    before_refs, before_head = refs(repo), git(repo, "rev-parse", "HEAD").stdout.strip()
+    ignore = (repo / ".gitignore").read_text()
+
+    plan = cpv(repo, "--dry-run", "init", "-t", "vision", "-m", "legacy")
+    assert "model models/model.pt [pointer]" in plan
+    assert "data data [pointer]" in plan
+    assert "data features.txt [dvc.yaml stage]" in plan
+    assert "versions continue from: v1.0" in plan and "next versions: v1.1" in plan
+    assert "other tags, left alone: 1.0, release-x" in plan
+
+    cpv(repo, "init", "-t", "vision", "-m", "legacy")
+    # history, tags, the team's .gitignore lines and remote are kept; one commit on top
+    assert git(repo, "rev-parse", "HEAD^").stdout.strip() == before_head
+    assert git(repo, "log", "-1", "--format=%s").stdout.strip() == "cpv: adopt vision/legacy"
+    tags = {line for line in before_refs.splitlines() if line.startswith("refs/tags/")}
+    assert tags <= set(refs(repo).splitlines())
+    assert (repo / ".gitignore").read_text().startswith(ignore)
+    assert "endpointurl" in (repo / ".dvc" / "config").read_text()
+    conf = yaml.safe_load((repo / ".cpv.yaml").read_text())
+    assert {a["path"]: (a["kind"], a["store"]) for a in conf["artifacts"]} == {
+        "models/model.pt": ("model", "dvc"),
+        "data": ("data", "dvc"),
+        "features.txt": ("data", "stage"),
+    }
+    assert git(repo, "tag", "--points-at", "HEAD").stdout == ""  # v1.0 exists: no v0.1
+    assert "already a cpv repo" in cpv(repo, "init", "-t", "vision", "-m", "legacy")
+
+    # an old version's bytes come back with a plain checkout, and the new ones after it
+    git(repo, "checkout", "-q", "v1.0")
+    assert (repo / "models" / "model.pt").read_bytes() == first
+    git(repo, "checkout", "-q", "main")
+    assert (repo / "models" / "model.pt").read_bytes() == second
+
+    # the next model commit continues the team's numbering; the old tags push as they are
+    third = write_model(repo / "models" / "model.pt", seed=3)
+    (repo / ".gitignore").write_text(ignore + "*.log\n")  # a tracked change: one commit
+    git(repo, "commit", "-q", "-am", "third model")
+    assert git(repo, "tag", "--points-at", "HEAD").stdout.split() == ["v1.1"]
+    git(repo, "push", "-q", "origin", "main", "--tags")
+
+    # a teammate with plain DVC and no cpv still pulls everything
+    plain = clone(bare_remote, tmp_path / "plain")
+    dvc(plain, "pull", "-q")
+    assert (plain / "models" / "model.pt").read_bytes() == third
+    assert sorted(p.name for p in (plain / "data").iterdir()) == ["0.csv", "1.csv", "2.csv"]
+    assert (plain / "features.txt").read_text() == "3"
+
+
+def test_plain_git_repo_dry_run_then_adoption(tmp_path: Path) -> None:
+    repo = tmp_path / "plain"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "train.py").write_text("print('train')\n")
+    (repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n  - repo: local\n    hooks:\n      - id: team-lint  # ours\n"
+        "        name: lint\n        entry: 'true'\n        language: system\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "code")
+    git(repo, "tag", "churn@v1.2.0")
+    git(repo, "tag", "churn#prod#3")
+    weights = write_model(repo / "weights.safetensors")
+
+    snapshot, before = tree(repo), refs(repo)
+    out = cpv(repo, "--dry-run", "init", "-t", "nlp", "-m", "churn")
+    assert "model weights.safetensors [untracked model file, pointer made now]" in out
+    assert "GTO versions/stages of churn: churn#prod#3, churn@v1.2.0" in out
+    assert tree(repo) == snapshot and refs(repo) == before
+
+    cpv(repo, "init", "-t", "nlp", "-m", "churn", "--storage", "local")
+    assert (repo / "weights.safetensors").read_bytes() == weights
+    assert git(repo, "ls-files", "weights.safetensors.dvc").stdout.strip()
+    assert git(repo, "tag", "--points-at", "HEAD").stdout.split() == ["v0.1"]
+    hooks = (repo / ".pre-commit-config.yaml").read_text()
+    assert "id: team-lint  # ours" in hooks and "id: cpv-add" in hooks
+    assert (repo / ".git" / "hooks" / "pre-commit").exists()
+
+    snapshot, before = tree(repo), refs(repo)
+    cpv(repo, "init", "-t", "nlp", "-m", "churn")  # twice is a no-op
+    assert tree(repo) == snapshot and refs(repo) == before
+
+
+def test_gs_remote_is_carried_by_dvc_and_dirty_repo_refused(tmp_path: Path) -> None:
+    repo = tmp_path / "gs"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    dvc(repo, "init", "-q")
+    dvc(repo, "remote", "add", "-d", "gcs", "gs://team-bucket/models")
+    write_model(repo / "model.pt")
+    dvc(repo, "add", "-q", "model.pt")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "model")
+    (repo / "model.pt").unlink()  # neither the data nor the remote is needed
+
+    (repo / "notes.md").write_text("tracked\n")
+    git(repo, "add", "notes.md")
+    refused = run(BIN / "cpv", "init", "-t", "vision", "-m", "gs", cwd=repo, check=False)
+    assert refused.returncode == 8
+    assert "uncommitted changes" in refused.stderr and "--force" in refused.stderr
+    assert not (repo / ".cpv.yaml").exists()
+
+    out = cpv(repo, "--dry-run", "init", "-t", "vision", "-m", "gs", "--force")
+    assert "data not here" in out
+    assert "DVC remote: gs://team-bucket/models (kept; cpv does not move bytes for gs://" in out
