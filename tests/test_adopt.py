@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cpv_hooks.repo import Git, load_repo_config
+from cpv_hooks.tagging import build_manifest
 from tests.conftest import BIN, S3, clone, git, run, write_model
 
 PREP = (
@@ -101,6 +103,9 @@ def test_legacy_dvc_repo_is_adopted_and_loses_nothing(
         "features.txt": ("data", "stage"),
     }
     assert git(repo, "tag", "--points-at", "HEAD").stdout == ""  # v1.0 exists: no v0.1
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["prep"]["outs"][0]
+    made = build_manifest(Git(repo), load_repo_config(repo), "HEAD", "data", "data-v0.1")
+    assert made["artifacts"]["features.txt"] == {"md5": lock["md5"], "size": 1, "store": "dvc"}
     assert "already a cpv repo" in cpv(repo, "init", "-t", "vision", "-m", "legacy")
 
     # an old version's bytes come back with a plain checkout, and the new ones after it
