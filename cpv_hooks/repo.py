@@ -118,14 +118,20 @@ def load_repo_config(root: Path) -> RepoConfig:
             return _repo_config(cached["raw"], path)
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    try:
-        raw = safety.load_yaml_safe(path.read_bytes(), REPO_CONFIG)
-    except ValidationError as exc:
-        raise _malformed(path, exc.message) from exc
-    config = _repo_config(raw or {}, path)
+    config, raw = parse_repo_config(path.read_bytes(), path)
     if cache.parent.parent.is_dir():
         atomic_write(cache, json.dumps({"key": key, "raw": raw or {}}))
     return config
+
+
+def parse_repo_config(text: bytes | str, path: Path) -> tuple[RepoConfig, dict[str, Any]]:
+    """Check the text of a ``.cpv.yaml`` (the gate for data-borne input); returns the
+    layout and the parsed document. ``path`` names the file in errors."""
+    try:
+        raw = safety.load_yaml_safe(text, REPO_CONFIG) or {}
+    except ValidationError as exc:
+        raise _malformed(path, exc.message) from exc
+    return _repo_config(raw, path), raw
 
 
 def _adopted_layout(cache: Path, path: Path) -> RepoConfig:

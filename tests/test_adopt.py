@@ -162,6 +162,26 @@ def test_plain_git_repo_dry_run_then_adoption(tmp_path: Path) -> None:
     cpv(repo, "init", "-t", "nlp", "-m", "churn")  # twice is a no-op
     assert tree(repo) == snapshot and refs(repo) == before
 
+    # a Hugging Face style folder declared as a model: versioned and checked out as data/ is
+    hf = repo / "hf"
+    hf.mkdir()
+    write_model(hf / "model.safetensors", seed=4)
+    (hf / "config.json").write_text('{"layers": 12}')
+    cpv(repo, "track", "hf", "--kind", "model")
+    git(repo, "commit", "-q", "-m", "track the HF model")
+    assert git(repo, "tag", "--points-at", "HEAD").stdout.split() == ["v0.2"]
+    (hf / "config.json").write_text('{"layers": 24}')
+    (repo / "train.py").write_text("print('train more')\n")
+    git(repo, "commit", "-q", "-am", "deeper")
+    assert git(repo, "tag", "--points-at", "HEAD").stdout.split() == ["v0.3"]
+    git(repo, "checkout", "-q", "v0.2")
+    assert (hf / "config.json").read_text() == '{"layers": 12}'
+    git(repo, "checkout", "-q", "main")
+    refused = run(BIN / "cpv", "track", "hf", "--kind", "data", cwd=repo, check=False)
+    assert refused.returncode == 2 and "overlaps hf" in refused.stderr
+    cpv(repo, "untrack", "hf")
+    assert "hf" not in (repo / ".cpv.yaml").read_text() and (repo / "hf.dvc").exists()
+
 
 def test_gs_remote_is_carried_by_dvc_and_dirty_repo_refused(tmp_path: Path) -> None:
     repo = tmp_path / "gs"

@@ -298,6 +298,34 @@ def heal(ctx: click.Context) -> None:
         echo("every version is tagged: nothing to heal")
 
 
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(["model", "data"]), required=True, help="What it is.")
+@click.pass_context
+def track(ctx: click.Context, path: Path, kind: Kind) -> None:
+    """Version PATH (a file or a directory, e.g. a Hugging Face model folder) from the next
+    commit: declared in .cpv.yaml, its pointer made and staged."""
+    from cpv_hooks.track import track as do_track
+
+    done = do_track(path, kind, dry_run=ctx.obj["dry_run"])
+    what = f"version {done.artifact.path} as {kind} ({', '.join(done.staged)} staged)"
+    if not _dry_run(what):
+        echo(f"cpv: will {what}: commit to make its first version")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.pass_context
+def untrack(ctx: click.Context, path: Path) -> None:
+    """Stop versioning PATH with cpv (.cpv.yaml); its data and pointer are left as they are."""
+    from cpv_hooks.track import untrack as do_untrack
+
+    done = do_untrack(path, dry_run=ctx.obj["dry_run"])
+    what = f"stop versioning {done.artifact.path} (its pointer {done.artifact.pointer} stays)"
+    if not _dry_run(what):
+        echo(f"cpv: {what}; .cpv.yaml staged: commit it")
+
+
 # -- shared commands of `cpv model` and `cpv data` ------------------------------------
 
 KIND_CLASS = {"model": "ModelsCheckpointsManage", "data": "DataCheckpointsManage"}
