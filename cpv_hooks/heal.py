@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cpv_hooks.errors import ValidationError
-from cpv_hooks.repo import Git, load_repo_config
+from cpv_hooks.repo import Git, before_adoption, load_repo_config
 from cpv_hooks.tagging import tag_commit
 from cpv_hooks.versions import KINDS, Directive, Kind, parse_tag
 
@@ -54,6 +54,7 @@ def untagged(git: Git, include: Sequence[str], exclude: Sequence[str]) -> list[t
     pointers = {a.pointer: a.kind for a in config.artifacts}
     if not include:
         return []
+    exclude = [*exclude, *before_adoption(git, config)]
     log = git.run(
         "log", "--reverse", "--topo-order", "--no-merges", "--full-history",
         "--format=%x01%H", "--name-only", *include, "--not", *exclude, "--",

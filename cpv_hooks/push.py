@@ -10,7 +10,7 @@ from cpv_hooks.dvc.cache import Cache
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import GitError, ValidationError
 from cpv_hooks.heal import Healed, heal
-from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config
+from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, before_adoption, load_repo_config
 from cpv_hooks.storage import (
     Remote,
     by_remote,
@@ -52,18 +52,21 @@ class PushResult:
 def commits_to_publish(git: Git, updates: Iterable[RefUpdate], remote: str) -> list[str]:
     """Every commit whose data the remote must hold after this push."""
     commits: dict[str, None] = {}
+    adopted = before_adoption(git, load_repo_config(git.root))
     for up in updates:
         if up.local_sha == ZERO_SHA:
             continue
         tip = git.run("rev-parse", f"{up.local_sha}^{{commit}}")
         if up.remote_ref.startswith("refs/tags/"):
-            commits[tip] = None
+            # a tag in the history before adoption: its data is DVC's, as it was
+            if not any(git.ok("merge-base", "--is-ancestor", tip, a) for a in adopted):
+                commits[tip] = None
             continue
         known = up.remote_sha != ZERO_SHA and git.ok(
             "cat-file", "-e", f"{up.remote_sha}^{{commit}}"
         )
         exclude = [up.remote_sha] if known else [f"--remotes={remote}"]
-        commits.update(dict.fromkeys(git.rev_list([tip], exclude)))
+        commits.update(dict.fromkeys(git.rev_list([tip], [*exclude, *adopted])))
     return list(commits)
 
 

@@ -299,6 +299,13 @@ class Git:
         return out.split("\n") if out else []
 
 
+def before_adoption(git: Git, config: RepoConfig) -> list[str]:
+    """``[sha]`` of the HEAD an adopted repo had (its history is DVC's: never healed, its
+    data never re-uploaded by cpv), or ``[]``; a shallow clone may lack it."""
+    sha = config.adopted
+    return [sha] if sha and git.ok("cat-file", "-e", f"{sha}^{{commit}}") else []
+
+
 def _parse_batch(data: bytes, paths: Sequence[str]) -> Iterable[tuple[str, bytes]]:
     pos = 0
     for path in paths:

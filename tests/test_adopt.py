@@ -43,7 +43,7 @@ def tree(repo: Path) -> dict[str, bytes]:
 def legacy(tmp_path: Path, s3: S3, bare_remote: Path) -> tuple[Path, bytes, bytes]:
     """A team's DVC repo made with the real `dvc`: a model, a data directory, a dvc.yaml
     stage, tags v1.0, 1.0 and release-x on the first version, a second model version;
-    pushed to git and to S3. Returns the repo and the two models' bytes."""
+    pushed to S3 by DVC, a git remote not pushed to yet. Returns the repo and the models."""
     repo = tmp_path / "legacy"
     repo.mkdir()
     git(repo, "init", "-q")
@@ -70,7 +70,7 @@ def legacy(tmp_path: Path, s3: S3, bare_remote: Path) -> tuple[Path, bytes, byte
     git(repo, "commit", "-q", "-am", "second model")
     dvc(repo, "push", "-q")
     git(repo, "remote", "add", "origin", str(bare_remote))
-    git(repo, "push", "-q", "origin", "main")  # the tags stayed local until now
+    # nothing pushed to git yet: cpv must neither re-version nor re-upload this history
     return repo, first, second
 
 
