@@ -202,6 +202,10 @@ def test_gs_remote_is_carried_by_dvc_and_dirty_repo_refused(tmp_path: Path) -> N
     assert "uncommitted changes" in refused.stderr and "--force" in refused.stderr
     assert not (repo / ".cpv.yaml").exists()
 
+    committed = ["init", "-t", "vision", "-m", "gs", "--force", "--model", "notes.md"]
+    refused = run(BIN / "cpv", *committed, cwd=repo, check=False)
+    assert refused.returncode == 2 and "notes.md is committed to git" in refused.stderr
+
     out = cpv(repo, "--dry-run", "init", "-t", "vision", "-m", "gs", "--force")
     assert "data not here" in out
     assert "DVC remote: gs://team-bucket/models (kept; cpv does not move bytes for gs://" in out
