@@ -301,8 +301,8 @@ def _read_remote(root: Path, plan: AdoptPlan) -> None:
     plan.remote = url
     if url and "://" in url and not url.startswith(_OWN_SCHEMES):
         plan.remote_note = (
-            f" (kept; cpv does not move bytes for {url.split('://')[0]}:// itself: "
-            "DVC carries them with `dvc push` / `dvc pull`, with its plugin for that remote)"
+            f" (kept; cpv does not move bytes for {url.split('://')[0]}:// itself: its hooks "
+            "hand them to DVC's plugin for it, e.g. dvc-gs, which must be installed)"
         )
     elif url:
         plan.remote_note = " (kept with all its options)"
@@ -398,13 +398,7 @@ def adopt(plan: AdoptPlan, **remote_options: Any) -> list[str]:
     if (root / ".dvcignore").exists():
         paths.append(".dvcignore")
     git.run("add", "--", *paths)
-    git.run(
-        *git.identity_args(),
-        "commit",
-        "-q",
-        "--no-verify",
-        "-m",
-        f"cpv: adopt {plan.team}/{plan.model}",
-    )
+    message = f"cpv: adopt {plan.team}/{plan.model}"  # only cpv's paths: --force keeps the rest
+    git.run(*git.identity_args(), "commit", "-q", "--no-verify", "-m", message, "--", *paths)
     install_hooks(root)
     return tag_commit(root, kinds=plan.tag_head) if plan.tag_head else []

@@ -371,10 +371,10 @@ def open_remote(root: Path, name: str | None = None) -> Remote:
     url = options["url"]
     if url.startswith("s3://"):
         return S3Remote(url, with_user_settings(url, options))
-    if "://" in url:
-        raise ConfigError(
-            f"remote url {url} is not supported by cpv", "use an s3:// url or a local directory"
-        )
+    if "://" in url:  # gs, azure, ssh, http...: DVC's plugin for it carries the bytes
+        from cpv_hooks.dvc.remote import DVCRemote
+
+        return DVCRemote(url, root, str(name))
     path = Path(os.path.expanduser(url))
     return LocalRemote(str(path if path.is_absolute() else (root / ".dvc" / path).resolve()))
 

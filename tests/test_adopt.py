@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 import yaml
 
+from cpv_hooks.dvc.cache import Obj
+from cpv_hooks.dvc.remote import DVCRemote
+from cpv_hooks.errors import StorageError
 from cpv_hooks.repo import Git, load_repo_config
 from cpv_hooks.tagging import build_manifest
 from tests.conftest import BIN, S3, clone, git, run, write_model
@@ -183,7 +187,9 @@ def test_plain_git_repo_dry_run_then_adoption(tmp_path: Path) -> None:
     assert "hf" not in (repo / ".cpv.yaml").read_text() and (repo / "hf.dvc").exists()
 
 
-def test_gs_remote_is_carried_by_dvc_and_dirty_repo_refused(tmp_path: Path) -> None:
+def test_gs_remote_is_carried_by_dvc_and_dirty_repo_refused(
+    tmp_path: Path, bare_remote: Path
+) -> None:
     repo = tmp_path / "gs"
     repo.mkdir()
     git(repo, "init", "-q")
@@ -209,3 +215,35 @@ def test_gs_remote_is_carried_by_dvc_and_dirty_repo_refused(tmp_path: Path) -> N
     out = cpv(repo, "--dry-run", "init", "-t", "vision", "-m", "gs", "--force")
     assert "data not here" in out
     assert "DVC remote: gs://team-bucket/models (kept; cpv does not move bytes for gs://" in out
+
+    # adopted for real: the user's staged change stays staged, out of the adoption commit;
+    # the push goes to DVC's gs plugin, which is not installed here: refused, nothing pushed
+    cpv(repo, "init", "-t", "vision", "-m", "gs", "--force")
+    assert git(repo, "diff", "--cached", "--name-only").stdout.split() == ["notes.md"]
+    git(repo, "remote", "add", "origin", str(bare_remote))
+    pushed = run("git", "push", "origin", "main", cwd=repo, check=False)
+    assert pushed.returncode != 0
+    assert "cpv: push refused: DVC could not open gs://team-bucket/models (gs is supported" in (
+        pushed.stderr
+    )
+    assert git(bare_remote, "for-each-ref").stdout == ""
+
+
+def test_dvc_remote_moves_bytes_in_dvcs_layout(tmp_path: Path) -> None:
+    """The hand-over to DVC's file systems, on the one remote kind that needs no network."""
+    repo, store = tmp_path / "r", tmp_path / "store"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    dvc(repo, "init", "-q")
+    dvc(repo, "remote", "add", "-d", "st", str(store))
+    data = write_model(tmp_path / "m.bin")
+    md5 = hashlib.md5(data).hexdigest()
+    remote = DVCRemote(str(store), repo, "st")
+    assert remote.sizes([Obj(md5)]) == {}
+    remote.upload(tmp_path / "m.bin", Obj(md5), lambda n: None)
+    assert (store / "files" / "md5" / md5[:2] / md5[2:]).read_bytes() == data
+    assert remote.sizes([Obj(md5)]) == {md5: len(data)}
+    remote.download(Obj(md5), tmp_path / "back.bin", lambda n: None)
+    assert (tmp_path / "back.bin").read_bytes() == data
+    with pytest.raises(StorageError, match="is not on the remote"):
+        remote.download(Obj("0" * 32), tmp_path / "none.bin", lambda n: None)
