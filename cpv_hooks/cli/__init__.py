@@ -102,24 +102,30 @@ def init(
     history, tags, files and DVC remote; version the models and data it already has.
     """
     from cpv_hooks.adopt import adopt, is_adoptable, plan_adoption
+    from cpv_hooks.errors import ValidationError
     from cpv_hooks.scaffold import create
 
     where = repo_path if repo_path is not None else Path.cwd()
+    remote: dict[str, Any] = {
+        "storage": storage,
+        "s3_bucket": s3_bucket,
+        "s3_region": s3_region,
+        "s3_endpoint_url": s3_endpoint_url,
+        "aws_profile": aws_profile,
+        "aws_credential_path": aws_credential_path,
+    }
     if is_adoptable(where):
+        if data_path:
+            raise ValidationError(
+                f"{where} is an existing repo: --data-path copies data into a new one only",
+                "name the repo's own data with --data PATH instead",
+            )
         plan = plan_adoption(where, team_name, model_name, list(models), list(datas), force)
         for line in plan.lines():
             echo(line)
         if plan.already or _dry_run(f"adopt {plan.root}"):
             return
-        made = adopt(
-            plan,
-            storage=storage,
-            s3_bucket=s3_bucket,
-            s3_region=s3_region,
-            s3_endpoint_url=s3_endpoint_url,
-            aws_profile=aws_profile,
-            aws_credential_path=aws_credential_path,
-        )
+        made = adopt(plan, **remote)
         echo(f"adopted {plan.root}" + (f"; tagged {', '.join(made)}" if made else ""))
         return
     path = create(
@@ -128,13 +134,8 @@ def init(
         repo_path,
         dry_run=click.get_current_context().obj["dry_run"],
         data_path=data_path,
-        storage=storage,
-        s3_bucket=s3_bucket,
-        s3_region=s3_region,
-        s3_endpoint_url=s3_endpoint_url,
-        aws_profile=aws_profile,
-        aws_credential_path=aws_credential_path,
         git_remote_url=git_remote_url,
+        **remote,
     )
     if not _dry_run(f"create the model repo {team_name}/{model_name} in {path}"):
         echo(f"created {path}")
