@@ -150,9 +150,10 @@ def plan_adoption(
     declared = _dvc_yaml_artifacts(root)
     _discover_pointers(root, tracked, declared, plan)
     _discover_stage_outs(root, declared, plan)
-    for kind, paths in (("model", models or []), ("data", datas or [])):
+    named: tuple[tuple[Kind, list[str]], ...] = (("model", models or []), ("data", datas or []))
+    for kind, paths in named:
         for rel in paths:
-            plan.found.append(_named(root, rel, kind, tracked, plan))  # type: ignore[arg-type]
+            plan.found.append(_named(root, rel, kind, tracked, plan))
     _discover_untracked(git, plan)
     _read_tags(git, plan)
     _large_in_git(git, plan)
@@ -195,6 +196,8 @@ def _discover_pointers(
 ) -> None:
     """Every committed ``*.dvc`` pointer: cpv versions the ones it can re-add as they are."""
     for pointer in sorted(p for p in tracked if p.endswith(".dvc")):
+        if not (root / pointer).is_file():
+            continue  # deleted in the work tree (adopting with --force): nothing to version
         text = (root / pointer).read_bytes()
         raw = safety.load_yaml_safe(text, pointer)
         outs = raw.get("outs") if isinstance(raw, dict) else None

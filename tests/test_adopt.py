@@ -142,6 +142,7 @@ def test_plain_git_repo_dry_run_then_adoption(tmp_path: Path) -> None:
         "repos:\n  - repo: local\n    hooks:\n      - id: team-lint  # ours\n"
         "        name: lint\n        entry: 'true'\n        language: system\n"
     )
+    (repo / "old.onnx").write_bytes(b"\0" * (10 << 20))  # committed to git long ago
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "code")
     git(repo, "tag", "churn@v1.2.0")
@@ -152,6 +153,7 @@ def test_plain_git_repo_dry_run_then_adoption(tmp_path: Path) -> None:
     out = cpv(repo, "--dry-run", "init", "-t", "nlp", "-m", "churn")
     assert "model weights.safetensors [untracked model file, pointer made now]" in out
     assert "GTO versions/stages of churn: churn#prod#3, churn@v1.2.0" in out
+    assert "old.onnx (10 MB) is committed to git: `git rm --cached old.onnx` then" in out
     assert tree(repo) == snapshot and refs(repo) == before
 
     cpv(repo, "init", "-t", "nlp", "-m", "churn", "--storage", "local")
@@ -197,6 +199,15 @@ def test_gs_remote_is_carried_by_dvc_and_dirty_repo_refused(
     dvc(repo, "remote", "add", "-d", "gcs", "gs://team-bucket/models")
     write_model(repo / "model.pt")
     dvc(repo, "add", "-q", "model.pt")
+    imported = (  # what `dvc import` writes: DVC's to keep, byte for byte
+        "md5: 0123456789abcdef0123456789abcdef\nfrozen: true\ndeps:\n- path: labels.csv\n"
+        "  repo:\n    url: git@example.com:team/registry.git\n    rev_lock: "
+        + "a"
+        * 40
+        + "\nouts:\n- md5: fedcba9876543210fedcba9876543210\n  size: 4\n  hash: md5\n"
+        "  path: labels.csv\n"
+    )
+    (repo / "labels.csv.dvc").write_text(imported)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "model")
     (repo / "model.pt").unlink()  # neither the data nor the remote is needed
@@ -214,12 +225,15 @@ def test_gs_remote_is_carried_by_dvc_and_dirty_repo_refused(
 
     out = cpv(repo, "--dry-run", "init", "-t", "vision", "-m", "gs", "--force")
     assert "data not here" in out
+    assert "kept as it is, left to DVC: labels.csv.dvc" in out
     assert "DVC remote: gs://team-bucket/models (kept; cpv does not move bytes for gs://" in out
 
     # adopted for real: the user's staged change stays staged, out of the adoption commit;
     # the push goes to DVC's gs plugin, which is not installed here: refused, nothing pushed
     cpv(repo, "init", "-t", "vision", "-m", "gs", "--force")
     assert git(repo, "diff", "--cached", "--name-only").stdout.split() == ["notes.md"]
+    assert (repo / "labels.csv.dvc").read_text() == imported
+    assert "labels.csv" not in (repo / ".cpv.yaml").read_text()
     git(repo, "remote", "add", "origin", str(bare_remote))
     pushed = run("git", "push", "origin", "main", cwd=repo, check=False)
     assert pushed.returncode != 0
