@@ -294,11 +294,11 @@ def _large_in_git(git: Git, plan: AdoptPlan) -> None:
 
 def _read_remote(root: Path, plan: AdoptPlan) -> None:
     """The existing default DVC remote, kept with every option; say who moves its bytes."""
-    from cpv_hooks.storage import read_dvc_config
+    from cpv_hooks.dvc.config import load as load_dvc_config
 
     if not (root / ".dvc").is_dir():
         return
-    config = read_dvc_config(root)
+    config = load_dvc_config(root)
     name = config.get("core", {}).get("remote")
     url = config.get(f"remote:{name}", {}).get("url", "") if name else ""
     plan.remote = url

@@ -33,6 +33,7 @@ from cpv_hooks.errors import (
 from cpv_hooks.fsutil import remove
 from cpv_hooks.heal import Healed, heal, heal_unpushed_parents
 from cpv_hooks.manifest import Manifest
+from cpv_hooks.pruned import explained
 from cpv_hooks.push import RefUpdate, publish, push_branch
 from cpv_hooks.repo import (
     REPO_CONFIG,
@@ -230,13 +231,14 @@ class _Checkpoints:
             if not opts.dry_run:
                 if dest.exists():
                     _remove(dest)
-                export(
-                    ptr,
-                    dest,
-                    Cache(cache_dir(self.repo_path)),
-                    lambda: open_remote(self.repo_path),
-                    opts.use_cache,
-                )
+                with explained(self.git, tag=name):
+                    export(
+                        ptr,
+                        dest,
+                        Cache(cache_dir(self.repo_path)),
+                        functools.partial(open_remote, self.repo_path, ptr.remote),
+                        opts.use_cache,
+                    )
             done.append((dest, ptr, name))
         log.info("exported %s to %s", name, out)
         return done
@@ -721,7 +723,7 @@ def export_from_url(
         conf = load_repo_config(clone)
         out = _output_dir(output_dir, opts.dry_run)
         done = []
-        remote = functools.cache(lambda: open_remote(clone))
+        remotes = functools.cache(functools.partial(open_remote, clone))  # by pointer remote
         for art in (a for a in conf.of_kind(kind) if a.store == "dvc"):
             data = (clone / art.pointer).read_bytes()
             ptr = parse_pointer(data, f"{art.pointer}@{name}")
@@ -729,7 +731,8 @@ def export_from_url(
             _check_free(dest, opts.force)
             if not opts.dry_run:
                 _remove(dest)
-                export(ptr, dest, Cache(Path(tmp) / "cache"), remote, use_cache=False)
+                source = functools.partial(remotes, ptr.remote)
+                export(ptr, dest, Cache(Path(tmp) / "cache"), source, use_cache=False)
             done.append((dest, ptr, name))
         return done
 
@@ -777,7 +780,7 @@ def diff(root: Path, a: str, b: str) -> dict[str, Any]:
             "delta": None if old is None or new is None else new - old,
         }
     cache = Cache(cache_dir(root))
-    remote = functools.cache(lambda: open_remote(root))
+    remote = functools.cache(functools.partial(open_remote, root))  # by pointer remote
     for art in conf.dvc_artifacts:
         ptrs = [
             parse_pointer(blobs[f"{r}:{art.pointer}"], f"{art.pointer}@{r}")
@@ -808,5 +811,5 @@ def _listing(cache: Cache, remote: Any, ptr: Pointer | None) -> dict[str, str]:
         from cpv_hooks.dvc.cache import Obj
         from cpv_hooks.storage import fetch
 
-        fetch(remote(), cache, [Obj(ptr.md5)])
+        fetch(remote(ptr.remote), cache, [Obj(ptr.md5, legacy=ptr.legacy)])
     return {e["relpath"]: e["md5"] for e in cache.dir_entries(ptr.md5)}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cpv_hooks.errors import REINSTALL_HINT, RepositoryError
+from cpv_hooks.pruned import follow_marks
 from cpv_hooks.repo import Git, find_root
 from cpv_hooks.workspace import SyncReport, Workspace
 
@@ -111,6 +112,7 @@ def install_hooks(root: Path) -> HookPlan:
     git = Git(root)
     git.run("config", "push.followTags", "true")  # a plain `git push` carries the version tags
     git.run("config", "push.autoSetupRemote", "true")  # ...and works on the first push too
+    follow_marks(git)  # `git fetch` brings which versions a gc pruned
     plan.directory.mkdir(parents=True, exist_ok=True)
     python = Path(sys.executable).as_posix()  # C:/... under Git for Windows' sh
     text = (data_dir("hooks") / "cpv-hook").read_text().replace("@PYTHON@", shlex.quote(python))

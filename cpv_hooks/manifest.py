@@ -39,6 +39,7 @@ class Manifest(BaseModel):
     message: str
     artifacts: dict[str, ArtifactInfo]
     metrics: dict[str, float] = {}
+    pruned: str = ""  # "<date> by <who>" when a retention gc deleted the data (pruned.py)
 
 
 def parse_manifest(tag: str, text: str, commit: str | None = None) -> Manifest:

@@ -151,6 +151,10 @@ def publish(
         files, dirs = cache.objects(ptrs)
         need = missing_objects(remote, cache, files, dirs)
         sent += upload(remote, cache, need) if need else 0
+        if len(need) < len(files) + len(dirs):  # relied on objects already there
+            from cpv_hooks.gc import guard_push  # gc reads pointers through this module
+
+            guard_push(remote, cache, files, dirs)
         objects += len(need)
         urls.append(remote.url)
     return PushResult(len(commits), objects, sent, ", ".join(urls))
@@ -243,7 +247,6 @@ def verify_remote(root: Path) -> list[str]:
     specs = {
         f"{c}:{a.pointer}": f"{a.pointer}@{c[:8]}" for c in commits for a in config.dvc_artifacts
     }
-    remote = open_remote(root)
     cache = Cache(cache_dir(root))
     where: dict[str, str] = {}
     pointers = []
@@ -251,10 +254,15 @@ def verify_remote(root: Path) -> list[str]:
         ptr = parse_pointer(data, specs[spec])
         where.setdefault(ptr.md5, specs[spec])
         pointers.append(ptr)
-    _, dirs = cache.objects(pointers)
-    absent = [d for d in dirs if not cache.has(d.md5)]
-    on_remote = remote.sizes(absent)
-    fetch(remote, cache, [d for d in absent if d.md5 in on_remote])
-    files, dirs = cache.objects(pointers)
-    on_remote = remote.sizes(files + dirs)
-    return [f"{where.get(o.md5, 'data')}: {o.md5}" for o in files + dirs if o.md5 not in on_remote]
+    missing = []
+    for remote, ptrs in by_remote(root, pointers, open_remote(root)):
+        _, dirs = cache.objects(ptrs)
+        absent = [d for d in dirs if not cache.has(d.md5)]
+        on_remote = remote.sizes(absent)
+        fetch(remote, cache, [d for d in absent if d.md5 in on_remote])
+        files, dirs = cache.objects(ptrs)
+        on_remote = remote.sizes(files + dirs)
+        missing += [
+            f"{where.get(o.md5, 'data')}: {o.md5}" for o in files + dirs if o.md5 not in on_remote
+        ]
+    return missing

@@ -80,6 +80,43 @@ DEFAULT_ARTIFACTS = (
 
 
 @dataclass(frozen=True)
+class Retention:
+    """``retention:`` of ``.cpv.yaml``: what ``cpv gc`` keeps (command-line options win).
+
+    Without ``keep_last``, ``keep`` or ``older_than_days`` no version is pruned.
+    """
+
+    keep_last: int | None = None
+    keep: tuple[str, ...] = ()
+    older_than_days: float | None = None
+    grace_hours: float = 24.0
+
+    @property
+    def active(self) -> bool:
+        return self.keep_last is not None or bool(self.keep) or self.older_than_days is not None
+
+
+def _retention(raw: Any) -> Retention:
+    if not isinstance(raw, dict):
+        raise ValueError("retention must be a mapping")
+    unknown = set(raw) - {"keep_last", "keep", "older_than_days", "grace_hours"}
+    if unknown:
+        raise ValueError(f"retention: unknown key {sorted(unknown)[0]}")
+    keep = raw.get("keep", [])
+    keep = [keep] if isinstance(keep, str) else keep
+    last, days = raw.get("keep_last"), raw.get("older_than_days")
+    out = Retention(
+        None if last is None else int(last),
+        tuple(str(k) for k in keep),
+        None if days is None else float(days),
+        float(raw.get("grace_hours", 24.0)),
+    )
+    if min(out.keep_last or 0, out.older_than_days or 0, out.grace_hours) < 0:
+        raise ValueError("retention: numbers must not be negative")
+    return out
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     """The contents of ``.cpv.yaml``."""
 
@@ -89,6 +126,7 @@ class RepoConfig:
     min_model_mb: float = 0.1
     max_model_mb: float = 50000.0
     metrics: str = "metrics.log"
+    retention: Retention = Retention()
     adopted: str = ""  # HEAD of an existing repo when `cpv init` adopted it
     legacy_tags: frozenset[str] = frozenset()  # tags made before adoption: never checked
 
@@ -173,6 +211,7 @@ def _repo_config(raw: Any, path: Path) -> RepoConfig:
             min_model_mb=float(limits.get("min_model_mb", 0.1)),
             max_model_mb=float(limits.get("max_model_mb", 50000)),
             metrics=safety.check_relpath(str(raw.get("metrics", "metrics.log")), REPO_CONFIG),
+            retention=_retention(raw.get("retention") or {}),
             adopted=str(raw.get("adopted", "")),
             legacy_tags=frozenset(legacy),
         )

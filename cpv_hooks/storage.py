@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from cpv_hooks.dvc.cache import Cache, Obj, file_md5
+from cpv_hooks.dvc.config import check_remote_options, is_false, upload_args
+from cpv_hooks.dvc.config import load as load_dvc_config
 from cpv_hooks.dvc.pointers import Pointer
 from cpv_hooks.errors import ConfigError, CorruptObjectError, CredentialError, StorageError
 from cpv_hooks.fsutil import TMP_PREFIX, remove, replacing
@@ -43,42 +45,11 @@ def read_ini(path: Path, problem: str, hint: str) -> configparser.ConfigParser:
     return parser
 
 
-def read_dvc_config(root: Path) -> dict[str, dict[str, str]]:
-    """The merged ``.dvc/config`` and ``.dvc/config.local`` of a repo.
-
-    Read with configobj, DVC's own parser, so values DVC quoted (spaces, quotes, ``#``)
-    come back as DVC reads them.
-    """
-    from configobj import ConfigObj, ConfigObjError
-
-    merged: dict[str, dict[str, str]] = {}
-    for name in ("config", "config.local"):
-        path = root / ".dvc" / name
-        if not path.exists():
-            continue
-        try:
-            sections = ConfigObj(str(path), encoding="utf-8").dict()
-        except (ConfigObjError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"{path} is malformed", "fix it with `dvc remote list`/`dvc config`"
-            ) from exc
-        for section, values in sections.items():
-            if not isinstance(values, dict):
-                continue
-            key = section.strip("'").replace('"', "").replace("remote ", "remote:")
-            merged.setdefault(key, {}).update(
-                (k.lower(), v if isinstance(v, str) else ",".join(map(str, v)))
-                for k, v in values.items()
-                if not isinstance(v, dict)
-            )
-    return merged
-
-
 def cache_dir(root: Path, config: dict[str, dict[str, str]] | None = None) -> Path:
-    """The repo's DVC cache directory."""
-    config = read_dvc_config(root) if config is None else config
+    """The repo's DVC cache directory (``cache.dir`` at any config level, as DVC reads it)."""
+    config = load_dvc_config(root) if config is None else config
     custom = config.get("cache", {}).get("dir")
-    return (root / ".dvc" / custom).resolve() if custom else root / ".dvc" / "cache"
+    return Path(custom) if custom else root / ".dvc" / "cache"
 
 
 class Remote(Protocol):
@@ -259,7 +230,12 @@ class S3Remote:
         self._call(
             "upload",
             lambda: self.client.upload_file(
-                str(src), self.bucket, self._key(obj), Config=transfer_config(), Callback=progress
+                str(src),
+                self.bucket,
+                self._key(obj),
+                ExtraArgs=upload_args(self.options) or None,
+                Config=transfer_config(),
+                Callback=progress,
             ),
         )
 
@@ -324,37 +300,55 @@ def transfer_config() -> Any:
 
 
 def make_s3_client(options: dict[str, str]) -> Any:
-    """An S3 client from DVC remote options: endpointurl, region, profile, credentialpath."""
+    """An S3 client from DVC's S3 remote options, as dvc-s3 builds it.
+
+    endpointurl, region, profile, credentialpath, configpath, the key pair and session token,
+    use_ssl, ssl_verify (false, or a CA bundle), allow_anonymous_login, read/connect_timeout.
+    """
     import boto3
     import botocore.session
+    from botocore import UNSIGNED
     from botocore.config import Config
 
     core = botocore.session.Session(profile=options.get("profile") or None)
-    if options.get("credentialpath"):
-        core.set_config_variable("credentials_file", os.path.expanduser(options["credentialpath"]))
+    for option, variable in (("credentialpath", "credentials_file"), ("configpath", "config_file")):
+        if options.get(option):
+            core.set_config_variable(variable, os.path.expanduser(options[option]))
     session = boto3.Session(botocore_session=core)
     from cpv_hooks.config import s3_timeout
 
     timeout = s3_timeout()
+    anonymous = not is_false(options.get("allow_anonymous_login", "false"))
     config = Config(
-        connect_timeout=min(10, timeout),
-        read_timeout=timeout,
+        connect_timeout=int(options.get("connect_timeout") or min(10, timeout)),
+        read_timeout=int(options.get("read_timeout") or timeout),
         max_pool_connections=32,
         retries={"max_attempts": 3, "mode": "standard"},
+        **({"signature_version": UNSIGNED} if anonymous else {}),
     )
+    ssl_verify = options.get("ssl_verify", "true")
     return session.client(
         "s3",
         endpoint_url=options.get("endpointurl") or None,
         region_name=options.get("region") or None,
         aws_access_key_id=options.get("access_key_id") or None,
         aws_secret_access_key=options.get("secret_access_key") or None,
+        aws_session_token=options.get("session_token") or None,
+        use_ssl=not is_false(options.get("use_ssl", "true")),
+        verify=(
+            False
+            if is_false(ssl_verify)
+            else None
+            if ssl_verify.lower() in ("true", "yes", "1", "on")
+            else ssl_verify  # a CA bundle
+        ),
         config=config,
     )
 
 
 def open_remote(root: Path, name: str | None = None) -> Remote:
     """The repo's default DVC remote (or ``name``)."""
-    config = read_dvc_config(root)
+    config = load_dvc_config(root)
     named = name
     name = name or config.get("core", {}).get("remote")
     options = config.get(f"remote:{name}") if name else None
@@ -369,12 +363,13 @@ def open_remote(root: Path, name: str | None = None) -> Remote:
             "set one with `cpv aws-config` or `dvc remote add -d myremote <url>`",
         )
     url = options["url"]
+    if "://" in url and not url.startswith("s3://"):
+        from cpv_hooks.dvc.remote import DVCRemote  # gs, azure, ssh, http...: DVC's plugin
+
+        return DVCRemote(url, root, str(name))  # ...carries the bytes and every option
+    check_remote_options(name or "", options, url.startswith("s3://"))
     if url.startswith("s3://"):
         return S3Remote(url, with_user_settings(url, options))
-    if "://" in url:  # gs, azure, ssh, http...: DVC's plugin for it carries the bytes
-        from cpv_hooks.dvc.remote import DVCRemote
-
-        return DVCRemote(url, root, str(name))
     path = Path(os.path.expanduser(url))
     return LocalRemote(str(path if path.is_absolute() else (root / ".dvc" / path).resolve()))
 
@@ -532,7 +527,7 @@ def fetch(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> None:
         objs,
         [o.size for o in objs],
         lambda o, p: _verified(
-            cache.path(o.md5), o, lambda t: remote.download(o, t, p), remote.url, 0o444
+            cache.destination(o), o, lambda t: remote.download(o, t, p), remote.url, 0o444
         ),
         f"downloading from {remote.url}",
     )

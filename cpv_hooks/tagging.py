@@ -256,6 +256,7 @@ def read_manifests(git: Git, kind: Kind | None = None) -> list[Manifest]:
     Tags whose manifest is malformed are reported by :func:`read_manifest`, not listed here.
     """
     from cpv_hooks.manifest import parse_manifest
+    from cpv_hooks.pruned import marks
 
     out = git.run(
         "for-each-ref", "refs/tags", "--format=%(refname:short)%00%(*objectname)%00%(contents)%1e"
@@ -272,7 +273,13 @@ def read_manifests(git: Git, kind: Kind | None = None) -> list[Manifest]:
             found.append(((parsed[1].major, parsed[1].minor), manifest))
         except ValidationError:
             continue
-    return [m for _, m in sorted(found, key=lambda item: (item[1].kind, item[0]))]
+    gone = marks(git)
+    return [
+        m.model_copy(update={"pruned": f"{gone[m.tag].date[:10]} by {gone[m.tag].by}"})
+        if m.tag in gone
+        else m
+        for _, m in sorted(found, key=lambda item: (item[1].kind, item[0]))
+    ]
 
 
 def read_manifest(git: Git, tag: str) -> Manifest:

@@ -13,7 +13,6 @@ import os
 import posixpath
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cpv_hooks.dvc.cache import Cache, Obj, file_md5, legacy_md5
+from cpv_hooks.dvc.ignore import walk
 from cpv_hooks.dvc.pointers import (
     Pointer,
     ignore_artifact,
@@ -36,8 +36,10 @@ from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 MB = 1024 * 1024
 
 
-def signature(path: Path) -> str | None:
-    """A cheap fingerprint of a file or a directory tree (size, mtime, inode of each file)."""
+def signature(root: Path, rel: str) -> str | None:
+    """A cheap fingerprint of a file or a directory tree (size, mtime, inode of each file
+    DVC collects: ``.dvcignore`` d files left out)."""
+    path = root / rel
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -45,19 +47,17 @@ def signature(path: Path) -> str | None:
     if not path.is_dir():
         return f"f:{st.st_size}:{st.st_mtime_ns}:{inode(st)}"
     digest = hashlib.sha1(usedforsecurity=False)
-    for rel, fst in sorted(_walk(path, "")):
-        digest.update(os.fsencode(f"{rel}\0{fst.st_size}:{fst.st_mtime_ns}:{inode(fst)}\n"))
+    for name, fst in sorted(walk(root, rel)):
+        digest.update(os.fsencode(f"{name}\0{fst.st_size}:{fst.st_mtime_ns}:{inode(fst)}\n"))
     return "d:" + digest.hexdigest()
 
 
-def _walk(base: Path, prefix: str) -> Iterator[tuple[str, os.stat_result]]:
-    with os.scandir(base) as entries:
-        for entry in entries:
-            rel = f"{prefix}{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk(Path(entry.path), rel + "/")
-            else:
-                yield rel, entry.stat()
+def _previous(text: str | None, where: str) -> Pointer | None:
+    """The pointer being replaced, if it is a readable one (a broken one is simply replaced)."""
+    try:
+        return None if text is None else parse_pointer(text, where)
+    except DVCError:
+        return None
 
 
 def _sha(data: bytes) -> str:
@@ -99,7 +99,7 @@ class Workspace:
     def _record(self, arts: Iterable[Artifact]) -> None:
         for art in arts:
             ptr = self.pointer_bytes(art)
-            sig = signature(self.root / art.path)
+            sig = signature(self.root, art.path)
             if ptr is None or sig is None:
                 self.state.pop(art.path, None)
             else:
@@ -124,7 +124,7 @@ class Workspace:
             rec is not None
             and ptr is not None
             and rec["ptr"] == _sha(ptr)
-            and rec["sig"] == signature(self.root / art.path)
+            and rec["sig"] == signature(self.root, art.path)
         )
 
     # -- commit side ------------------------------------------------------------------
@@ -151,7 +151,7 @@ class Workspace:
                     )
                 continue
             rec = self.state.get(art.path)
-            unchanged = rec is not None and rec["sig"] == signature(path)  # one walk of a dir
+            unchanged = rec is not None and rec["sig"] == signature(self.root, art.path)  # one walk
             ptr = self.pointer_bytes(art)
             if unchanged and ptr is not None and rec is not None and rec["ptr"] == _sha(ptr):
                 continue  # exactly what its pointer names
@@ -159,10 +159,13 @@ class Workspace:
         return out, stale
 
     def check_artifacts(self, arts: Iterable[Artifact]) -> None:
-        """Refuse symlinks leaving the repo, and model files outside the size limits."""
+        """Refuse symlinks leaving the repo (but for ``cache.type symlink`` ones into the
+        cache), and model files outside the size limits."""
         for art in arts:
             path = self.root / art.path
             for link, target in links_out(path, self.root):
+                if target.is_relative_to(os.path.realpath(self.cache().dir)):
+                    continue  # a link DVC makes into its cache
                 raise ValidationError(
                     f"{link.relative_to(self.root)} is a symlink to {target}, outside the repo",
                     f"copy the file in instead: cp --remove-destination {target} {link}",
@@ -200,10 +203,13 @@ class Workspace:
                 path = self.root / art.path
                 old = self.pointer_bytes(art)
                 old_text = None if old is None else old.decode("utf-8", "replace")
-                if path.is_dir():
+                prev = _previous(old_text, art.pointer)
+                if prev is not None and prev.legacy and self._kept_legacy(art, cache, prev):
+                    ptr = prev  # DVC keeps a DVC 2 pointer until the data changes
+                elif path.is_dir():
                     ptr = self._add_dir(art, cache, written)
                 else:
-                    ptr = self._add_file(art, cache, written, old_text)
+                    ptr = self._add_file(art, cache, written)
                 if check is not None:
                     check(art, ptr)
                 with open(self.root / art.pointer, "w", encoding="utf-8") as fh:
@@ -212,30 +218,38 @@ class Workspace:
             self.remember(written)  # one write of the record, however many files were stored
             self._record(arts)
 
-    def _add_file(
-        self, art: Artifact, cache: Cache, written: list[Obj], old: str | None
-    ) -> Pointer:
+    def _add_file(self, art: Artifact, cache: Cache, written: list[Obj]) -> Pointer:
         path = self.root / art.path
         md5 = file_md5(path)
         self._store(cache, path, md5, written)
-        size = path.stat().st_size
-        name = pointer_path(art.pointer)
-        try:
-            prev = None if old is None else parse_pointer(old, art.pointer)
-        except DVCError:
-            prev = None  # a broken pointer is simply replaced
-        if prev and prev.legacy and prev.size == size and legacy_md5(path) == prev.md5:
-            # a DVC 2 pointer whose data did not change: DVC keeps it, in its old cache layout
-            if not cache.legacy_path(prev.md5).exists():
-                _write_object(cache.legacy_path(prev.md5), path)
-            return prev
-        return Pointer(name, md5, size)
+        return Pointer(pointer_path(art.pointer), md5, path.stat().st_size)
+
+    def _kept_legacy(self, art: Artifact, cache: Cache, prev: Pointer) -> bool:
+        """True when the DVC 2 pointer ``prev`` still names the artifact's data (DVC 2's
+        hash: text files with CRLF read as LF); its objects then go to DVC 2's layout."""
+        path = self.root / art.path
+        if not path.is_dir():
+            if prev.is_dir or prev.size != path.stat().st_size or legacy_md5(path) != prev.md5:
+                return False
+            cache.store(path, prev.md5, legacy=True)
+            return True
+        if not prev.is_dir:
+            return False
+        files = sorted(rel for rel, _ in walk(self.root, art.path))
+        entries = [{"md5": legacy_md5(path / rel), "relpath": rel} for rel in files]
+        listing = json.dumps(entries, sort_keys=True).encode()  # DVC 2's .dir: DVC 3's format
+        if hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir" != prev.md5:
+            return False
+        for entry in entries:
+            cache.store(path / entry["relpath"], entry["md5"], legacy=True)
+        cache.write(prev.md5, listing, legacy=True)
+        return True
 
     def _add_dir(self, art: Artifact, cache: Cache, written: list[Obj]) -> Pointer:
         base = self.root / art.path
         known = self._file_records(art)
         entries, records, total = [], {}, 0
-        for rel, st in sorted(_walk(base, "")):
+        for rel, st in sorted(walk(self.root, art.path)):
             _check_listable(art, rel)
             key = [st.st_size, st.st_mtime_ns, inode(st)]
             rec = known.get(rel)
@@ -243,26 +257,25 @@ class Workspace:
             if md5 is None:
                 md5 = file_md5(base / rel)
                 self._store(cache, base / rel, md5, written)
+                if cache.linked:  # the file may now be a link to the object: another inode
+                    st = (base / rel).stat()
+                    key = [st.st_size, st.st_mtime_ns, inode(st)]
             entries.append({"md5": md5, "relpath": rel})
             records[rel] = [*key, md5]
             total += st.st_size
         listing = json.dumps(entries, sort_keys=True).encode()  # byte for byte DVC's .dir
         dir_md5 = hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir"
-        if not cache.has(dir_md5):
-            _write_object(cache.path(dir_md5), listing)
+        cache.write(dir_md5, listing)
         written.append(Obj(dir_md5))
         self._save_file_records(art, records)
         return Pointer(pointer_path(art.pointer), dir_md5, total, len(entries))
 
     def _store(self, cache: Cache, src: Path, md5: str, written: list[Obj]) -> None:
-        """Copy a file into the cache (never linked: training scripts rewrite in place).
+        """Put a file into the cache: copied, or linked as ``cache.type`` says (read-only).
 
         The object joins ``written``, which the caller hands to :meth:`remember` once.
         """
-        dest = cache.path(md5)
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            _write_object(dest, src)
+        cache.store(src, md5)
         written.append(Obj(md5))
 
     def gitignores(self, arts: Iterable[Artifact]) -> list[str]:
@@ -335,7 +348,7 @@ class Workspace:
                 shutil.rmtree(dest)
             # the old content is in the cache (is_saved): free it before writing the new copy
             dest.unlink(missing_ok=True)
-            _write_object(dest, cache.path(ptr.md5), mode=0o644)
+            cache.place(ptr.md5, dest)
             return
         if dest.exists() and not dest.is_dir():
             dest.unlink()
@@ -345,7 +358,7 @@ class Workspace:
         for parent in {posixpath.dirname(rel) for rel in wanted} - {""}:
             resolve_inside(self.root, f"{art.path}/{parent}", art.pointer)
         records = {}
-        for rel, _ in list(_walk(dest, "")):
+        for rel, _ in list(walk(self.root, art.path)):
             if rel not in wanted:
                 (dest / rel).unlink()  # is_saved() made sure it is in the cache
         for rel, md5 in wanted.items():
@@ -361,7 +374,7 @@ class Workspace:
             except FileNotFoundError:
                 current = False
             if not current:
-                _write_object(target, cache.path(md5), mode=0o644)
+                cache.place(md5, target)
                 st = target.stat()
             records[rel] = [st.st_size, st.st_mtime_ns, inode(st), md5]
         for sub in sorted((p for p in dest.rglob("*") if p.is_dir()), reverse=True):
@@ -373,10 +386,10 @@ class Workspace:
         """True when the work tree's copy of ``art`` is absent or already in the cache."""
         path = self.root / art.path
         rec = self.state.get(art.path)
-        if not path.exists() or (rec is not None and rec["sig"] == signature(path)):
+        if not path.exists() or (rec is not None and rec["sig"] == signature(self.root, art.path)):
             return True
         cache = self.cache()
-        files = [path] if not path.is_dir() else [path / rel for rel, _ in _walk(path, "")]
+        files = [path] if not path.is_dir() else [path / r for r, _ in walk(self.root, art.path)]
         return all(cache.has(file_md5(f)) for f in files)
 
     def set_aside(self, art: Artifact) -> Path:
@@ -458,11 +471,20 @@ class Workspace:
         atomic_write(self._verified_path, json.dumps(record))
 
     def cache(self) -> Cache:
-        """The repo's DVC cache (its config is read once per Workspace)."""
+        """The repo's DVC cache, with ``cache.type`` and ``cache.shared`` from DVC's config
+        (read once per Workspace)."""
         if self._cache is None:
+            from cpv_hooks.dvc.cache import link_types
+            from cpv_hooks.dvc.config import load
             from cpv_hooks.storage import cache_dir
 
-            self._cache = Cache(cache_dir(self.root))
+            config = load(self.root)
+            settings = config.get("cache", {})
+            self._cache = Cache(
+                cache_dir(self.root, config),
+                link_types(settings.get("type")),
+                settings.get("shared", "").lower() == "group",
+            )
         return self._cache
 
     def ensure_cached(self, pointers: list[Pointer]) -> int:
@@ -493,24 +515,3 @@ def _check_listable(art: Artifact, rel: str) -> None:
         raise ValidationError(
             exc.message, f"move it out of {art.path}/ or rename it; cpv cannot version it"
         ) from exc
-
-
-def _write_object(dest: Path, source: Path | bytes, mode: int = 0o444) -> None:
-    """Write a file through a temporary name beside it: readers see all of it or nothing.
-
-    The temporary name is unique (caches are shared between repos and processes) and is
-    removed on every failure (a full disk included).
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=".cpv-tmp-")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        if isinstance(source, bytes):
-            tmp.write_bytes(source)
-        else:
-            shutil.copyfile(source, tmp)
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from conftest import BIN, git, run, write_model
 
 from cpv_hooks.dvc.cache import file_md5
+from cpv_hooks.push import verify_remote
 
 CPV_YAML = """team: vision
 model: resnet50
@@ -84,6 +85,7 @@ def test_dvc_fields_remote_and_dvc2_pointers_survive_a_version(make_repo, tmp_pa
     git(repo, "commit", "-am", "v1 by DVC 2")
     assert (repo / "model.bin.dvc").read_text() == legacy  # unchanged data: kept as it is
 
+    old_md5 = md5
     v2 = write_model(repo / "model.bin", seed=2)
     (repo / "metrics.log").write_text("acc: 0.2\n")
     git(repo, "commit", "-am", "v2")
@@ -97,6 +99,15 @@ def test_dvc_fields_remote_and_dvc2_pointers_survive_a_version(make_repo, tmp_pa
     assert dvc_uncommitted(repo) == {}
     git(repo, "push", "-q", "origin", "main")
     assert (other / "files" / "md5" / md5[:2] / md5[2:]).read_bytes() == v2
+    assert verify_remote(repo) == []  # each pointer's data looked for on its own remote
+
+    # the DVC 2 version comes back from DVC 2's layout on the remote into DVC 2's cache layout
+    assert (other / old_md5[:2] / old_md5[2:]).read_bytes() == v1
+    legacy = repo / ".dvc" / "cache" / old_md5[:2] / old_md5[2:]
+    legacy.unlink()
+    git(repo, "checkout", "-q", "HEAD~1")
+    assert (repo / "model.bin").read_bytes() == v1 and legacy.read_bytes() == v1
+    assert dvc_uncommitted(repo) == {}
 
 
 def test_local_remote_objects_follow_the_umask(make_repo) -> None:
@@ -116,3 +127,79 @@ def test_local_remote_objects_follow_the_umask(make_repo) -> None:
     objects = [p for p in remote.rglob("*") if p.is_file()]
     assert objects
     assert {stat.S_IMODE(p.stat().st_mode) for p in objects} == {0o664}
+
+
+def test_dvc_settings_at_every_level_are_honoured(make_repo, s3, isolated_env) -> None:
+    """Case 5: the team cache from the global config, cache.type hardlink with DVC's
+    protection, cache.shared group from config.local (quoted, inline comment), S3 encryption
+    from the remote's options, and a remote option cpv cannot honour refused in one line."""
+    run(BIN / "dvc", "config", "--global", "cache.dir", "~/team-cache", cwd=isolated_env)
+    repo = make_repo(s3=s3)
+    dvc(repo, "config", "cache.type", "hardlink,copy")
+    dvc(repo, "remote", "modify", "myremote", "sse", "AES256")
+    (repo / ".dvc" / "config.local").write_text(
+        (repo / ".dvc" / "config.local").read_text()
+        + '[cache]\n    shared = "group"  # the team shares this machine\n'
+    )
+    data = write_model(repo / "model.bin", seed=1)
+    (repo / "metrics.log").write_text("acc: 0.1\n")
+    git(repo, "commit", "-am", "v1")
+    md5 = file_md5(repo / "model.bin")
+    obj = isolated_env / "team-cache" / "files" / "md5" / md5[:2] / md5[2:]
+    assert obj.read_bytes() == data
+    assert not (repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).exists()
+    assert (repo / "model.bin").stat().st_ino == obj.stat().st_ino  # hard-linked, read-only
+    assert stat.S_IMODE(obj.stat().st_mode) == 0o444
+    assert stat.S_IMODE(obj.parent.stat().st_mode) == 0o2775
+    assert dvc_uncommitted(repo) == {}
+
+    # training writes a new file (a linked one is read-only): relinked, the old object intact
+    (repo / "model.bin").unlink()
+    write_model(repo / "model.bin", seed=2)
+    (repo / "metrics.log").write_text("acc: 0.2\n")
+    git(repo, "commit", "-am", "v2")
+    assert file_md5(obj) == md5 and (repo / "model.bin").stat().st_nlink == 2
+    git(repo, "checkout", "-q", "HEAD~1")  # the post-checkout hook links v1 back
+    assert (repo / "model.bin").stat().st_ino == obj.stat().st_ino
+    git(repo, "checkout", "-q", "main")
+    git(repo, "push", "-q", "origin", "main")
+    key = f"vision/resnet50/files/md5/{md5[:2]}/{md5[2:]}"
+    head = s3.server.client().head_object(Bucket=s3.bucket, Key=key)
+    assert head["ServerSideEncryption"] == "AES256"
+
+    dvc(repo, "remote", "modify", "myremote", "version_aware", "true")
+    (repo / "metrics.log").write_text("acc: 0.3\n")
+    git(repo, "commit", "-am", "v3")
+    proc = git(repo, "push", "origin", "main", check=False)
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if "version_aware" in ln]
+    assert len(lines) == 1 and "dvc push -r myremote" in lines[0]
+
+
+def test_dvcignore_default_ignores_and_symlinks_as_dvc(make_repo) -> None:
+    """Case 6: .dvcignore patterns and DVC's own ignores leave files out of a data set as
+    `dvc add` does; a symlink to a directory is skipped; a .dvcignore inside is refused."""
+    repo = make_repo()
+    with open(repo / ".dvcignore", "a") as fh:
+        fh.write("*.tmp\ncache/\n")
+    data = repo / "data"
+    (data / "a.csv").write_text("a,b\n")
+    (data / "b.tmp").write_text("scratch\n")
+    for sub in ("cache", ".git", "x/.hg", "x/.dvc"):
+        (data / sub).mkdir(parents=True)
+        (data / sub / "f").write_text(sub)
+    (repo / "elsewhere").mkdir()
+    (data / "dir-link").symlink_to(repo / "elsewhere")
+    (repo / "metrics.log").write_text("acc: 0.1\n")
+    git(repo, "add", ".dvcignore")
+    git(repo, "commit", "-am", "data")
+    pointer = (repo / "data.dvc").read_text()
+    assert "  nfiles: 2\n" in pointer  # a.csv and the scaffold's .gitkeep
+    assert dvc_uncommitted(repo) == {}
+
+    (data / ".dvcignore").write_text("*.csv\n")
+    (repo / "metrics.log").write_text("acc: 0.2\n")
+    proc = git(repo, "commit", "-am", "nested ignore", check=False)
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if "DVC refuses a .dvcignore" in ln]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr

@@ -26,9 +26,9 @@ def test_noop_pre_commit_does_not_import_dvc(make_repo) -> None:
     code = (
         "import sys; from cpv_hooks.hooks import pre_commit; rc = pre_commit.main([]); "
         "print(rc, *(m in sys.modules for m in "
-        "('dvc', 'dvc_data', 'boto3', 'ruamel.yaml', 'configobj', 'pathspec')))"
+        "('dvc', 'dvc_data', 'boto3', 'ruamel.yaml', 'configobj', 'pathspec', 'platformdirs')))"
     )
-    assert run(sys.executable, "-c", code, cwd=repo).stdout.split() == ["0"] + ["False"] * 6
+    assert run(sys.executable, "-c", code, cwd=repo).stdout.split() == ["0"] + ["False"] * 7
 
 
 def test_pre_commit_entry_point_adds_and_stages(make_repo, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,7 +42,7 @@ def test_pre_commit_entry_point_adds_and_stages(make_repo, monkeypatch: pytest.M
 
 def test_first_commit_of_a_data_directory_is_linear(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Adding N files writes the verified-object record and reads .dvc/config once, not N times."""
-    import cpv_hooks.storage
+    import cpv_hooks.dvc.config
     from cpv_hooks.workspace import Workspace
 
     repo = make_repo()
@@ -50,7 +50,7 @@ def test_first_commit_of_a_data_directory_is_linear(make_repo, monkeypatch) -> N
     for i in range(300):
         (repo / "data" / f"f{i:03d}.txt").write_text(f"sample {i}\n")
     calls = {"record": 0, "config": 0}
-    save, read_config = Workspace._save_verified, cpv_hooks.storage.read_dvc_config
+    save, read_config = Workspace._save_verified, cpv_hooks.dvc.config.load
 
     def counting_save(self, record):  # type: ignore[no-untyped-def]
         calls["record"] += 1
@@ -61,7 +61,7 @@ def test_first_commit_of_a_data_directory_is_linear(make_repo, monkeypatch) -> N
         return read_config(root)
 
     monkeypatch.setattr(Workspace, "_save_verified", counting_save)
-    monkeypatch.setattr(cpv_hooks.storage, "read_dvc_config", counting_read)
+    monkeypatch.setattr(cpv_hooks.dvc.config, "load", counting_read)
     assert pre_commit.main() == 0
     assert calls == {"record": 1, "config": 1}
     listing = git(repo, "show", ":data.dvc").stdout

@@ -52,7 +52,7 @@ def test_dvc_config_values_with_spaces_and_quotes(make_repo, tmp_path: Path) -> 
     """cpv writes the profile and credential file through DVC; DVC and cpv read them back."""
     from dvc.repo import Repo
 
-    from cpv_hooks.storage import read_dvc_config
+    from cpv_hooks.dvc.config import load as load_dvc_config
 
     repo = make_repo()
     creds = tmp_path / 'aws "creds" it\'s #1'
@@ -60,7 +60,7 @@ def test_dvc_config_values_with_spaces_and_quotes(make_repo, tmp_path: Path) -> 
     run(BIN / "cpv", "aws-config", "-c", creds, "-p", "te am", "--bucket", "b", cwd=repo)
     with Repo(str(repo)) as dvc:
         theirs = dvc.config["remote"]["myremote"]
-    ours = read_dvc_config(repo)["remote:myremote"]
+    ours = load_dvc_config(repo)["remote:myremote"]
     assert theirs["credentialpath"] == ours["credentialpath"] == str(creds)
     assert theirs["profile"] == ours["profile"] == "te am"
 

@@ -547,9 +547,9 @@ def aws_config(
         return
     echo(f"stored {described}")
     if root is not None and conf is not None and in_repo:
-        from cpv_hooks.storage import read_dvc_config
+        from cpv_hooks.dvc.config import load as load_dvc_config
 
-        name = read_dvc_config(root).get("core", {}).get("remote", "myremote")
+        name = load_dvc_config(root).get("core", {}).get("remote", "myremote")
         url = configure_remote(root, conf.team, conf.model, name, settings)
         echo(
             f"this repo's data now goes to {url}: run `cpv validate`, commit .dvc/config "
@@ -604,6 +604,11 @@ def validate(as_json: bool) -> None:
             echo(f"{'PASS' if c.ok else 'FAIL'} {c.name}: {c.detail}")
     if not all(c.ok for c in checks):
         raise click.exceptions.Exit(1)
+
+
+from cpv_hooks.cli.storage import gc  # noqa: E402 (command modules register after the group)
+
+cli.add_command(gc)
 
 
 def main(argv: list[str] | None = None) -> int:

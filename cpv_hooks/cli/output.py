@@ -46,8 +46,10 @@ def print_versions(versions: list[Any], as_json: bool) -> None:
     for v in versions:
         size = sum(a.size for a in v.artifacts.values())
         metrics = " ".join(f"{k}={val:g}" for k, val in list(v.metrics.items())[:4])
+        pruned = f"  [data pruned {v.pruned}]" if v.pruned else ""
         echo(
-            f"{v.tag:<12} {v.date[:19]:<19}  {size / 1e6:>9.2f} MB  {v.message[:40]:<40} {metrics}"
+            f"{v.tag:<12} {v.date[:19]:<19}  {size / 1e6:>9.2f} MB  {v.message[:40]:<40} "
+            f"{metrics}{pruned}"
         )
 
 

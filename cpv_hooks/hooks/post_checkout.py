@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cpv_hooks.hooks import report
+from cpv_hooks.pruned import explained
 from cpv_hooks.repo import Git, find_root
 from cpv_hooks.workspace import Workspace
 
@@ -24,8 +25,13 @@ def _sync() -> int:
 
 
 def sync_and_report(root: Path) -> int:
-    """Make the artifacts match their pointers; one line for what changed (1: some kept)."""
-    result = Workspace(root).sync()
+    """Make the artifacts match their pointers; one line for what changed (1: some kept).
+
+    Missing data of a version a gc pruned is reported as such (pruned.explained).
+    """
+    git = Git(root)
+    with explained(git, commit=git.head()):
+        result = Workspace(root).sync()
     if result.restored:
         fetched = f" (fetched {result.fetched} object(s))" if result.fetched else ""
         print(f"cpv: checked out {', '.join(result.restored)}{fetched}", file=sys.stderr)
