@@ -79,7 +79,7 @@ def legacy(tmp_path: Path, s3: S3, bare_remote: Path) -> tuple[Path, bytes, byte
 
 
 def test_legacy_dvc_repo_is_adopted_and_loses_nothing(
-    legacy: tuple[Path, bytes, bytes], bare_remote: Path, tmp_path: Path
+    legacy: tuple[Path, bytes, bytes], bare_remote: Path, tmp_path: Path, s3: S3
 ) -> None:
     repo, first, second = legacy
     before_refs, before_head = refs(repo), git(repo, "rev-parse", "HEAD").stdout.strip()
@@ -131,6 +131,12 @@ def test_legacy_dvc_repo_is_adopted_and_loses_nothing(
     assert (plain / "models" / "model.pt").read_bytes() == third
     assert sorted(p.name for p in (plain / "data").iterdir()) == ["0.csv", "1.csv", "2.csv"]
     assert (plain / "features.txt").read_text() == "3"
+
+    # cpv's gc of the remote would not see the stage's output: refused, nothing deleted
+    keys = s3.list_keys()
+    refused = run(BIN / "cpv", "gc", "--yes", "--grace", "0", cwd=repo, check=False)
+    assert refused.returncode == 3 and "dvc gc --cloud" in refused.stderr
+    assert s3.list_keys() == keys
 
 
 def test_plain_git_repo_dry_run_then_adoption(tmp_path: Path) -> None:
