@@ -33,6 +33,7 @@ MODEL_EXTENSIONS = (
     ".joblib",
 )
 PRE_COMMIT = ".pre-commit-config.yaml"
+CI_FILES = ("bitbucket-pipelines.yml", ".github/workflows/cpv.yml")  # added when absent
 MIN_UNTRACKED_BYTES = 100_000  # the smallest untracked model file adopted unasked (0.1 MB)
 LARGE_IN_GIT_BYTES = 10 << 20
 _GTO_VERSION = re.compile(r"^(?P<name>[^@#]+)@(?P<version>v\d+\.\d+\.\d+)$")
@@ -69,6 +70,7 @@ class AdoptPlan:
     remote: str = ""  # the DVC remote's url, or "" when adoption configures one
     remote_note: str = ""
     writes: list[str] = field(default_factory=list)
+    ci: list[str] = field(default_factory=list)  # CI files cpv adds
     base: str = ""  # HEAD before adoption
     already: bool = False
 
@@ -158,7 +160,8 @@ def plan_adoption(
     _read_tags(git, plan)
     _large_in_git(git, plan)
     _read_remote(root, plan)
-    plan.writes = [REPO_CONFIG, PRE_COMMIT] + (
+    plan.ci = [f for f in CI_FILES if not (root / f).exists()]
+    plan.writes = [REPO_CONFIG, PRE_COMMIT, *plan.ci] + (
         [] if (root / ".dvc").is_dir() else [".dvc/config", ".dvcignore"]
     )
     plan.writes += [f.artifact.pointer for f in plan.found if f.new]
@@ -332,6 +335,13 @@ def config_text(plan: AdoptPlan) -> str:
     )
 
 
+def template_file(rel: str) -> str:
+    """A file of the model-repo template that holds no template variable."""
+    from cpv_hooks.install import data_dir
+
+    return next(data_dir("template").glob(f"*/{rel}")).read_text(encoding="utf-8")
+
+
 def merged_pre_commit(root: Path) -> str:
     """The user's ``.pre-commit-config.yaml`` with cpv's hooks added (YAML round-trip), or
     cpv's own when there is none."""
@@ -340,9 +350,7 @@ def merged_pre_commit(root: Path) -> str:
     from ruamel.yaml import YAML
     from ruamel.yaml.util import load_yaml_guess_indent
 
-    from cpv_hooks.install import data_dir
-
-    ours_text = next(data_dir("template").glob(f"*/{PRE_COMMIT}")).read_text()
+    ours_text = template_file(PRE_COMMIT)
     path = root / PRE_COMMIT
     if not path.exists():
         return ours_text
@@ -394,10 +402,19 @@ def adopt(plan: AdoptPlan, **remote_options: Any) -> list[str]:
         )
     atomic_write(root / REPO_CONFIG, config_text(plan))
     atomic_write(root / PRE_COMMIT, pre_commit)
+    for rel in plan.ci:
+        atomic_write(root / rel, template_file(rel))
     new = [f.artifact for f in plan.found if f.new]
     ws = Workspace(root, git)
     ws.add(new)
-    paths = [REPO_CONFIG, PRE_COMMIT, ".dvc", *[a.pointer for a in new], *ws.gitignores(new)]
+    paths = [
+        REPO_CONFIG,
+        PRE_COMMIT,
+        *plan.ci,
+        ".dvc",
+        *[a.pointer for a in new],
+        *ws.gitignores(new),
+    ]
     if (root / ".dvcignore").exists():
         paths.append(".dvcignore")
     git.run("add", "--", *paths)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -169,6 +170,7 @@ def test_plain_git_repo_dry_run_then_adoption(tmp_path: Path) -> None:
     hooks = (repo / ".pre-commit-config.yaml").read_text()
     assert "id: team-lint  # ours" in hooks and "id: cpv-add" in hooks
     assert (repo / ".git" / "hooks" / "pre-commit").exists()
+    assert ci_commands(repo)["bitbucket"][-1] == "cpv validate"  # CI files added
 
     snapshot, before = tree(repo), refs(repo)
     cpv(repo, "init", "-t", "nlp", "-m", "churn")  # twice is a no-op
@@ -267,3 +269,36 @@ def test_dvc_remote_moves_bytes_in_dvcs_layout(tmp_path: Path) -> None:
     assert (tmp_path / "back.bin").read_bytes() == data
     with pytest.raises(StorageError, match="is not on the remote"):
         remote.download(Obj("0" * 32), tmp_path / "none.bin", lambda n: None)
+
+
+def ci_commands(repo: Path) -> dict[str, list[str]]:
+    """The shell commands of the Bitbucket pipeline and of the GitHub workflow, in order."""
+    bitbucket = yaml.safe_load((repo / "bitbucket-pipelines.yml").read_text())
+    github = yaml.safe_load((repo / ".github" / "workflows" / "cpv.yml").read_text())
+    return {
+        "bitbucket": bitbucket["pipelines"]["default"][0]["step"]["script"],
+        "github": [s["run"] for s in github["jobs"]["cpv"]["steps"] if "run" in s],
+    }
+
+
+def test_ci_files_run_their_steps_in_a_fresh_clone(
+    make_repo: Any, s3: S3, bare_remote: Path, tmp_path: Path
+) -> None:
+    repo = make_repo(s3=s3)
+    write_model(repo / "model.bin")
+    (repo / "metrics.log").write_text("acc: 0.9\n")
+    git(repo, "commit", "-q", "-am", "train")
+    git(repo, "push", "-q")
+    fresh = clone(bare_remote, tmp_path / "ci")
+    commands = ci_commands(fresh)
+    assert commands["bitbucket"] == commands["github"]
+    for command in commands["bitbucket"]:
+        if command.startswith("pip install"):
+            continue  # cpv is installed here already
+        run("bash", "-c", command, cwd=fresh)
+    # the same steps fail when a version's data is missing from the remote
+    md5 = yaml.safe_load((fresh / "model.bin.dvc").read_text())["outs"][0]["md5"]
+    key = next(k for k in s3.list_keys() if k.endswith(f"/files/md5/{md5[:2]}/{md5[2:]}"))
+    s3.server.client().delete_object(Bucket=s3.bucket, Key=key)
+    failed = run("bash", "-c", commands["bitbucket"][1], cwd=fresh, check=False)
+    assert failed.returncode != 0 and "missing on the remote" in failed.stdout + failed.stderr
