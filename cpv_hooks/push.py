@@ -49,17 +49,25 @@ class PushResult:
     remote: str
 
 
+def before_adopted(git: Git, config: RepoConfig, obj: str) -> bool:
+    """True when ``obj`` (a commit or tag) is in the history an adopted repo had."""
+    return any(
+        git.ok("merge-base", "--is-ancestor", f"{obj}^{{commit}}", a)
+        for a in before_adoption(git, config)
+    )
+
+
 def commits_to_publish(git: Git, updates: Iterable[RefUpdate], remote: str) -> list[str]:
     """Every commit whose data the remote must hold after this push."""
     commits: dict[str, None] = {}
-    adopted = before_adoption(git, load_repo_config(git.root))
+    config = load_repo_config(git.root)
+    adopted = before_adoption(git, config)
     for up in updates:
         if up.local_sha == ZERO_SHA:
             continue
         tip = git.run("rev-parse", f"{up.local_sha}^{{commit}}")
         if up.remote_ref.startswith("refs/tags/"):
-            # a tag in the history before adoption: its data is DVC's, as it was
-            if not any(git.ok("merge-base", "--is-ancestor", tip, a) for a in adopted):
+            if not before_adopted(git, config, tip):  # else DVC's data, as it was
                 commits[tip] = None
             continue
         known = up.remote_sha != ZERO_SHA and git.ok(
@@ -88,7 +96,7 @@ def check_tags(git: Git, config: RepoConfig, updates: Iterable[RefUpdate], remot
         if up.local_sha == ZERO_SHA or not up.remote_ref.startswith("refs/tags/"):
             continue
         name = up.remote_ref[len("refs/tags/") :]
-        if name in config.legacy_tags:
+        if name in config.legacy_tags and before_adopted(git, config, up.local_sha):
             continue  # made before the repo was adopted: pushed as it is
         problem = validate_pushed_tag(git, config, name, up.local_sha, up.remote_sha, remote)
         if problem:
