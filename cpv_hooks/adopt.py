@@ -82,7 +82,13 @@ class AdoptPlan:
             ]
         out = [f"adopt {self.root} as {self.team}/{self.model}"]
         for f in self.found:
-            state = "" if f.present else " (data not here: fetched from the remote on checkout)"
+            state = (
+                ""
+                if f.present
+                else " (not here: `dvc pull` or `dvc repro` makes it)"
+                if f.artifact.store == "stage"
+                else " (data not here: fetched from the remote on checkout)"
+            )
             made = ", pointer made now" if f.new else ""
             out.append(f"  {f.artifact.kind} {f.artifact.path} [{f.source}{made}]{state}")
         if not self.found:
