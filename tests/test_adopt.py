@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import select
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,7 @@ from cpv_hooks.dvc.remote import DVCRemote
 from cpv_hooks.errors import StorageError
 from cpv_hooks.repo import Git, load_repo_config
 from cpv_hooks.tagging import build_manifest
-from tests.conftest import BIN, S3, clone, git, run, write_model
+from tests.conftest import BIN, S3, clone, git, posix_only, run, write_model
 
 PREP = (
     "from pathlib import Path\n"
@@ -302,3 +306,36 @@ def test_ci_files_run_their_steps_in_a_fresh_clone(
     s3.server.client().delete_object(Bucket=s3.bucket, Key=key)
     failed = run("bash", "-c", commands["bitbucket"][1], cwd=fresh, check=False)
     assert failed.returncode != 0 and "missing on the remote" in failed.stdout + failed.stderr
+
+
+@posix_only
+def test_init_asks_in_a_terminal_and_never_in_a_pipe(tmp_path: Path) -> None:
+    """A bad name is asked again with the rule; without a terminal, one error lists all."""
+    piped = run(BIN / "cpv", "init", cwd=tmp_path, check=False)
+    assert piped.returncode == 2
+    assert "missing --team-name, --model-name: give them, or run `cpv init` in a" in piped.stderr
+
+    main, child = os.openpty()
+    proc = subprocess.Popen(
+        [BIN / "cpv", "init", "--storage", "local"],
+        stdin=child, stdout=child, stderr=child, cwd=tmp_path, start_new_session=True,
+    )  # fmt: skip
+    os.close(child)
+    os.write(main, b"Bad Name\nvision\nvit\ny\n")  # typed ahead: the terminal holds the lines
+    shown = b""
+    while select.select([main], [], [], 120)[0]:  # a prompt nobody answers: stop, not hang
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # EIO: the command exited and closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)  # only the process group this test started
+    assert proc.wait() == 0, shown.decode()
+    text = shown.decode()
+    assert "invalid team name 'Bad Name': use 1-64 lowercase letters" in text
+    assert "Create the model repo vision/vit in" in text
+    assert (tmp_path / "vit" / ".cpv.yaml").read_text().startswith("# cpv")

@@ -53,8 +53,8 @@ def cli(ctx: click.Context, verbose: bool, dry_run: bool) -> None:
 
 
 @cli.command()
-@click.option("--team-name", "-t", required=True, help="AI team name (lowercase slug).")
-@click.option("--model-name", "-m", required=True, help="Model name (lowercase slug).")
+@click.option("--team-name", "-t", help="AI team name (lowercase slug; asked in a terminal).")
+@click.option("--model-name", "-m", help="Model name (lowercase slug; asked in a terminal).")
 @click.option("--data-path", "-d", help="Directory of initial training data to copy into data/.")
 @click.option(
     "--repo-path",
@@ -81,8 +81,8 @@ def cli(ctx: click.Context, verbose: bool, dry_run: bool) -> None:
 @click.option("--data", "datas", multiple=True, help="Adopting: a data file/dir to version.")
 @click.option("--force", is_flag=True, help="Adopting: proceed despite uncommitted changes.")
 def init(
-    team_name: str,
-    model_name: str,
+    team_name: str | None,
+    model_name: str | None,
     data_path: str | None,
     repo_path: Path | None,
     storage: str,
@@ -102,8 +102,13 @@ def init(
     history, tags, files and DVC remote; version the models and data it already has.
     """
     from cpv_hooks.adopt import adopt, is_adoptable, plan_adoption
+    from cpv_hooks.cli.wizard import ask_missing, confirm, interactive
     from cpv_hooks.errors import ValidationError
     from cpv_hooks.scaffold import create
+
+    asked = team_name is None or model_name is None
+    names = ask_missing({"team_name": team_name, "model_name": model_name})
+    team_name, model_name = names["team_name"], names["model_name"]
 
     where = repo_path if repo_path is not None else Path.cwd()
     remote: dict[str, Any] = {
@@ -125,9 +130,14 @@ def init(
             echo(line)
         if plan.already or _dry_run(f"adopt {plan.root}"):
             return
+        if asked and interactive():
+            confirm("Adopt it so?")
         made = adopt(plan, **remote)
         echo(f"adopted {plan.root}" + (f"; tagged {', '.join(made)}" if made else ""))
         return
+    if asked and interactive() and not click.get_current_context().obj["dry_run"]:
+        target = (repo_path or Path(model_name)).resolve()
+        confirm(f"Create the model repo {team_name}/{model_name} in {target}?")
     path = create(
         team_name,
         model_name,
