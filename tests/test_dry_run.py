@@ -53,6 +53,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         git(repo, "tag", "v0.9")  # hand-made and unpushed: what `cpv retag` is for
         run(BIN / "cpv", "aws-config", "--bucket", "team-bucket", "-p", "team")
         write_model(base / "new.bin", seed=9)
+        write_model(repo / "extra.pt", seed=8)  # for `cpv track`
         (base / "newdata").mkdir()
         (base / "newdata" / "a.txt").write_text("a")
         clone(remote, base / "fresh")
@@ -90,6 +91,8 @@ COMMANDS = {
     "model download": ["model", "download", "--tag", "v0.1", "-o", "{base}/out"],
     "data download": ["data", "download", "-o", "{base}/out"],
     "validate": ["validate"],
+    "track": ["track", "extra.pt", "--kind", "model"],
+    "untrack": ["untrack", "data"],
 }
 
 
