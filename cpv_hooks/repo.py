@@ -20,6 +20,7 @@ from cpv_hooks.fsutil import atomic_write
 from cpv_hooks.versions import Kind
 
 REPO_CONFIG = ".cpv.yaml"
+INSTALLED = "cpv.installed"  # set in a repo's own git config by `cpv install`
 ZERO_SHA = "0" * 40
 FALLBACK_IDENTITY = ("CPV System", "cpv@vmo.ai")
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
