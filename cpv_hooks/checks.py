@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cpv_hooks.config import AWSSettings, CPVConfig
 from cpv_hooks.dvc.cache import Obj
+from cpv_hooks.dvc.remote import DVCRemote
 from cpv_hooks.errors import CPVError, RepositoryError
 from cpv_hooks.repo import Git, find_root, last_line
 from cpv_hooks.storage import LocalRemote, Remote, S3Remote, open_remote
@@ -41,6 +42,8 @@ def probe_storage(remote: Remote) -> Check:
             remote.client.delete_object(Bucket=remote.bucket, Key=remote._key(probe))
         elif isinstance(remote, LocalRemote):
             (remote.base / probe.key).unlink()
+        elif isinstance(remote, DVCRemote):
+            remote.remove(probe)
         if not found:
             return Check(name, False, "wrote a probe object but could not read it back")
         return Check(name, True, "reachable and writable")

@@ -530,6 +530,13 @@ def collect(
     Versions whose data is deleted are marked pruned (git notes, pushed) before anything is
     deleted, so a missing object is always explained.
     """
+    if load_repo_config(root).adopted:  # its dvc.yaml stages and other .dvc files are DVC's
+        raise ConfigError(
+            f"{root} was adopted from an existing repo: its remote holds data of dvc.yaml "
+            "stages and .dvc files cpv does not version, which cpv's gc would delete",
+            "clean it with DVC, which knows every DVC file: "
+            "`dvc gc --cloud --all-commits --all-tags --all-branches`",
+        )
     remote = target or open_remote(root)
     with gc_lock(remote) as renew:
         objects = stored_objects(remote)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cpv_hooks.errors import ValidationError
-from cpv_hooks.repo import REPO_CONFIG, Git, configs_at, load_repo_config
+from cpv_hooks.repo import REPO_CONFIG, Git, before_adoption, configs_at, load_repo_config
 from cpv_hooks.tagging import tag_commit
 from cpv_hooks.versions import KINDS, Directive, Kind, parse_tag
 
@@ -54,9 +54,11 @@ def untagged(git: Git, include: Sequence[str], exclude: Sequence[str]) -> list[t
     """
     if not include:
         return []
+    current = load_repo_config(git.root)
+    exclude = [*exclude, *before_adoption(git, current)]  # history before adoption is DVC's
     touched = git.run("log", "--format=%H", *include, "--not", *exclude, "--", REPO_CONFIG)
     revs = [*(f"{c}^" for c in touched.split()), *touched.split()]
-    seen = [load_repo_config(git.root), *configs_at(git, revs).values()]
+    seen = [current, *configs_at(git, revs).values()]
     pointers = {a.pointer for config in seen for a in config.artifacts}
     log = git.run(
         "log", "--reverse", "--topo-order", "--no-merges", "--full-history",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cpv_hooks.errors import REINSTALL_HINT, RepositoryError
 from cpv_hooks.pruned import follow_marks
-from cpv_hooks.repo import Git, find_root
+from cpv_hooks.repo import INSTALLED, Git, find_root
 from cpv_hooks.workspace import SyncReport, Workspace
 
 # every hook type cpv installs: the one list (the hook scripts serve them all)
@@ -110,6 +110,7 @@ def install_hooks(root: Path) -> HookPlan:
     """
     plan = plan_hooks(root)
     git = Git(root)
+    git.run("config", INSTALLED, "true")  # this repo's own config: where cpv's hooks act
     git.run("config", "push.followTags", "true")  # a plain `git push` carries the version tags
     git.run("config", "push.autoSetupRemote", "true")  # ...and works on the first push too
     follow_marks(git)  # `git fetch` brings which versions a gc pruned

@@ -10,7 +10,14 @@ from cpv_hooks.dvc.cache import Cache
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import GitError, ValidationError
 from cpv_hooks.heal import Healed, heal
-from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config, pointer_specs
+from cpv_hooks.repo import (
+    ZERO_SHA,
+    Git,
+    RepoConfig,
+    before_adoption,
+    load_repo_config,
+    pointer_specs,
+)
 from cpv_hooks.stages import parse_stage_tag, validate_pushed_stage
 from cpv_hooks.storage import (
     Remote,
@@ -51,21 +58,32 @@ class PushResult:
     warnings: list[str] = field(default_factory=list)  # failed notifications
 
 
+def before_adopted(git: Git, config: RepoConfig, obj: str) -> bool:
+    """True when ``obj`` (a commit or tag) is in the history an adopted repo had."""
+    return any(
+        git.ok("merge-base", "--is-ancestor", f"{obj}^{{commit}}", a)
+        for a in before_adoption(git, config)
+    )
+
+
 def commits_to_publish(git: Git, updates: Iterable[RefUpdate], remote: str) -> list[str]:
     """Every commit whose data the remote must hold after this push."""
     commits: dict[str, None] = {}
+    config = load_repo_config(git.root)
+    adopted = before_adoption(git, config)
     for up in updates:
         if up.local_sha == ZERO_SHA:
             continue
         tip = git.run("rev-parse", f"{up.local_sha}^{{commit}}")
         if up.remote_ref.startswith("refs/tags/"):
-            commits[tip] = None
+            if not before_adopted(git, config, tip):  # else DVC's data, as it was
+                commits[tip] = None
             continue
         known = up.remote_sha != ZERO_SHA and git.ok(
             "cat-file", "-e", f"{up.remote_sha}^{{commit}}"
         )
         exclude = [up.remote_sha] if known else [f"--remotes={remote}"]
-        commits.update(dict.fromkeys(git.rev_list([tip], exclude)))
+        commits.update(dict.fromkeys(git.rev_list([tip], [*exclude, *adopted])))
     return list(commits)
 
 
@@ -85,6 +103,8 @@ def check_tags(git: Git, config: RepoConfig, updates: Iterable[RefUpdate], remot
         if up.local_sha == ZERO_SHA or not up.remote_ref.startswith("refs/tags/"):
             continue
         name = up.remote_ref[len("refs/tags/") :]
+        if name in config.legacy_tags and before_adopted(git, config, up.local_sha):
+            continue  # made before the repo was adopted: pushed as it is
         if parse_stage_tag(name):
             problem = validate_pushed_stage(git, name, up.local_sha, up.remote_sha)
         else:

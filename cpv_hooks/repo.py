@@ -20,6 +20,7 @@ from cpv_hooks.fsutil import atomic_write
 from cpv_hooks.versions import Kind
 
 REPO_CONFIG = ".cpv.yaml"
+INSTALLED = "cpv.installed"  # set in a repo's own git config by `cpv install`
 ZERO_SHA = "0" * 40
 FALLBACK_IDENTITY = ("CPV System", "cpv@vmo.ai")
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
@@ -50,7 +51,9 @@ class Artifact:
 
     @property
     def pointer(self) -> str:
-        """The path git tracks for this artifact."""
+        """The path git tracks for this artifact (a ``dvc.yaml`` stage output: ``dvc.lock``)."""
+        if self.store == "stage":
+            return "dvc.lock"
         return f"{self.path}.dvc" if self.store == "dvc" else self.path
 
     @property
@@ -125,6 +128,8 @@ class RepoConfig:
     max_model_mb: float = 50000.0
     metrics: str = "metrics.log"
     retention: Retention = Retention()
+    adopted: str = ""  # HEAD of an existing repo when `cpv init` adopted it
+    legacy_tags: frozenset[str] = frozenset()  # tags made before adoption: never checked
 
     @property
     def dvc_artifacts(self) -> tuple[Artifact, ...]:
@@ -140,7 +145,7 @@ def load_repo_config(root: Path) -> RepoConfig:
     try:
         st = path.stat()
     except FileNotFoundError:
-        return RepoConfig()
+        return _adopted_layout(root / ".git" / "cpv" / "repo-config.json", path)
     import json
 
     # the parsed file is cached beside the hooks' state, so a no-op hook skips importing yaml
@@ -152,35 +157,51 @@ def load_repo_config(root: Path) -> RepoConfig:
             return _repo_config(cached["raw"], path)
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    try:
-        raw = safety.load_yaml_safe(path.read_bytes(), REPO_CONFIG)
-    except ValidationError as exc:
-        raise _malformed(path, exc.message) from exc
-    config = _repo_config(raw or {}, path)
+    config, raw = parse_repo_config(path.read_bytes(), path)
     if cache.parent.parent.is_dir():
         atomic_write(cache, json.dumps({"key": key, "raw": raw or {}}))
     return config
 
 
+def parse_repo_config(text: bytes | str, path: Path) -> tuple[RepoConfig, dict[str, Any]]:
+    """Check the text of a ``.cpv.yaml`` (the gate for data-borne input); returns the
+    layout and the parsed document. ``path`` names the file in errors."""
+    try:
+        raw = safety.load_yaml_safe(text, REPO_CONFIG) or {}
+    except ValidationError as exc:
+        raise _malformed(path, exc.message) from exc
+    return _repo_config(raw, path), raw
+
+
+def _adopted_layout(cache: Path, path: Path) -> RepoConfig:
+    """The layout for a commit made before adoption (no ``.cpv.yaml``): the adopted repo's,
+    as last read, so checking out an old version restores its artifacts; else the defaults."""
+    import json
+
+    try:
+        raw = json.loads(cache.read_text())["raw"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return RepoConfig()
+    return _repo_config(raw, path) if isinstance(raw, dict) and raw.get("adopted") else RepoConfig()
+
+
 def configs_at(git: Git, revs: Sequence[str]) -> dict[str, RepoConfig]:
-    """Each revision's own ``.cpv.yaml`` (defaults where it has none), through the same gate.
+    """Each revision's own ``.cpv.yaml``, through the same gate.
 
     A branch can declare artifacts that the checked-out ``.cpv.yaml`` does not know: what a
-    commit versions is what its own file says. One ``git cat-file`` for all; each distinct
-    file is parsed once.
+    commit versions is what its own file says. A commit without one (made before adoption)
+    gets the checkout's layout. One ``git cat-file`` for all; each distinct file is parsed once.
     """
     blobs = git.read_blobs([f"{r}:{REPO_CONFIG}" for r in revs])
-    parsed: dict[bytes | None, RepoConfig] = {None: RepoConfig()}
+    parsed: dict[bytes | None, RepoConfig] = {}
     out = {}
     for rev in revs:
         data = blobs.get(f"{rev}:{REPO_CONFIG}")
         if data not in parsed:
-            where = Path(f"{REPO_CONFIG}@{rev[:8]}")
-            try:
-                raw = safety.load_yaml_safe(data or b"", str(where))
-            except ValidationError as exc:
-                raise _malformed(where, exc.message) from exc
-            parsed[data] = _repo_config(raw or {}, where)
+            if data is None:
+                parsed[data] = load_repo_config(git.root)
+            else:
+                parsed[data] = parse_repo_config(data, Path(f"{REPO_CONFIG}@{rev[:8]}"))[0]
         out[rev] = parsed[data]
     return out
 
@@ -198,22 +219,24 @@ def pointer_specs(git: Git, commits: Sequence[str], kind: Kind | None = None) ->
 
 def _repo_config(raw: Any, path: Path) -> RepoConfig:
     try:
-        arts = (
-            tuple(
-                Artifact(
-                    safety.check_relpath(str(a["path"]).rstrip("/"), f"{REPO_CONFIG} artifacts"),
-                    a.get("kind", "model"),
-                    a.get("store", "dvc"),
-                    str(a["path"]).endswith("/"),
-                )
-                for a in raw.get("artifacts", [])
+        arts = tuple(
+            Artifact(
+                safety.check_relpath(str(a["path"]).rstrip("/"), f"{REPO_CONFIG} artifacts"),
+                a.get("kind", "model"),
+                a.get("store", "dvc"),
+                str(a["path"]).endswith("/"),
             )
-            or DEFAULT_ARTIFACTS
-        )
+            for a in raw.get("artifacts", [])
+        ) or (() if raw.get("adopted") else DEFAULT_ARTIFACTS)
         limits = raw.get("limits", {})
         for art in arts:
-            if art.kind not in ("model", "data") or art.store not in ("dvc", "git"):
-                raise ValueError(f"artifact {art.path}: kind must be model|data, store dvc|git")
+            if art.kind not in ("model", "data") or art.store not in ("dvc", "git", "stage"):
+                raise ValueError(
+                    f"artifact {art.path}: kind must be model|data, store dvc|git|stage"
+                )
+        legacy = raw.get("legacy_tags") or []
+        if not isinstance(legacy, list) or not all(isinstance(t, str) for t in legacy):
+            raise ValueError("legacy_tags must be a list of tag names")
         return RepoConfig(
             team=str(raw.get("team", "")),
             model=str(raw.get("model", "")),
@@ -222,6 +245,8 @@ def _repo_config(raw: Any, path: Path) -> RepoConfig:
             max_model_mb=float(limits.get("max_model_mb", 50000)),
             metrics=safety.check_relpath(str(raw.get("metrics", "metrics.log")), REPO_CONFIG),
             retention=_retention(raw.get("retention") or {}),
+            adopted=str(raw.get("adopted", "")),
+            legacy_tags=frozenset(legacy),
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise _malformed(path, str(exc)) from exc
@@ -344,6 +369,13 @@ class Git:
             args += ["--not", *excl]
         out = self.run(*args)
         return out.split("\n") if out else []
+
+
+def before_adoption(git: Git, config: RepoConfig) -> list[str]:
+    """``[sha]`` of the HEAD an adopted repo had (its history is DVC's: never healed, its
+    data never re-uploaded by cpv), or ``[]``; a shallow clone may lack it."""
+    sha = config.adopted
+    return [sha] if sha and git.ok("cat-file", "-e", f"{sha}^{{commit}}") else []
 
 
 def _parse_batch(data: bytes, paths: Sequence[str]) -> Iterable[tuple[str, bytes]]:

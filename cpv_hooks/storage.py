@@ -402,13 +402,13 @@ def open_remote(root: Path, name: str | None = None) -> Remote:
             "set one with `cpv aws-config` or `dvc remote add -d myremote <url>`",
         )
     url = options["url"]
+    if "://" in url and not url.startswith("s3://"):
+        from cpv_hooks.dvc.remote import DVCRemote  # gs, azure, ssh, http...: DVC's plugin
+
+        return DVCRemote(url, root, str(name))  # ...carries the bytes and every option
     check_remote_options(name or "", options, url.startswith("s3://"))
     if url.startswith("s3://"):
         return S3Remote(url, with_user_settings(url, options))
-    if "://" in url:
-        raise ConfigError(
-            f"remote url {url} is not supported by cpv", "use an s3:// url or a local directory"
-        )
     path = Path(os.path.expanduser(url))
     return LocalRemote(str(path if path.is_absolute() else (root / ".dvc" / path).resolve()))
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cpv_hooks.dvc.pointers import parse_pointer
+from cpv_hooks.dvc.pointers import lock_out, parse_pointer
 from cpv_hooks.errors import CheckpointNotFoundError, GitError, ValidationError
 from cpv_hooks.metrics import parse_metrics
 from cpv_hooks.repo import Git, RepoConfig, load_repo_config
@@ -52,7 +52,11 @@ def build_manifest(
         data = files.get(f"{commit}:{art.pointer}")
         if data is None:
             continue
-        if art.store == "dvc":
+        if art.store == "stage":  # the output's entry of dvc.lock
+            out = lock_out(data, art.path, f"{art.pointer}@{commit[:8]}")
+            if out is not None:
+                infos[art.path] = {**out.as_dict(), "store": "dvc"}
+        elif art.store == "dvc":
             ptr = parse_pointer(data, f"{art.pointer}@{commit[:8]}")
             infos[art.path] = {**ptr.as_dict(), "store": "dvc"}
         else:

@@ -53,6 +53,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         git(repo, "tag", "v0.9")  # hand-made and unpushed: what `cpv retag` is for
         run(BIN / "cpv", "aws-config", "--bucket", "team-bucket", "-p", "team")
         write_model(base / "new.bin", seed=9)
+        write_model(repo / "extra.pt", seed=8)  # for `cpv track`
         (base / "newdata").mkdir()
         (base / "newdata" / "a.txt").write_text("a")
         clone(remote, base / "fresh")
@@ -94,6 +95,8 @@ COMMANDS = {
     "registry rebuild": ["registry", "rebuild"],
     "registry html": ["registry", "html", "-o", "{base}/site"],
     "config notify": ["config", "notify", "--webhook", "https://chat.example.com/hook"],
+    "track": ["track", "extra.pt", "--kind", "model"],
+    "untrack": ["untrack", "data"],
 }
 
 

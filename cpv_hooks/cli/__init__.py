@@ -53,8 +53,8 @@ def cli(ctx: click.Context, verbose: bool, dry_run: bool) -> None:
 
 
 @cli.command()
-@click.option("--team-name", "-t", required=True, help="AI team name (lowercase slug).")
-@click.option("--model-name", "-m", required=True, help="Model name (lowercase slug).")
+@click.option("--team-name", "-t", help="AI team name (lowercase slug; asked in a terminal).")
+@click.option("--model-name", "-m", help="Model name (lowercase slug; asked in a terminal).")
 @click.option("--data-path", "-d", help="Directory of initial training data to copy into data/.")
 @click.option(
     "--repo-path",
@@ -77,9 +77,12 @@ def cli(ctx: click.Context, verbose: bool, dry_run: bool) -> None:
 @click.option("--aws-profile", help="AWS profile name.")
 @click.option("--aws-credential-path", help="AWS credentials file.")
 @click.option("--git-remote-url", help="Git remote (e.g. the Bitbucket ssh url).")
+@click.option("--model", "models", multiple=True, help="Adopting: a model file/dir to version.")
+@click.option("--data", "datas", multiple=True, help="Adopting: a data file/dir to version.")
+@click.option("--force", is_flag=True, help="Adopting: proceed despite uncommitted changes.")
 def init(
-    team_name: str,
-    model_name: str,
+    team_name: str | None,
+    model_name: str | None,
     data_path: str | None,
     repo_path: Path | None,
     storage: str,
@@ -89,23 +92,60 @@ def init(
     aws_profile: str | None,
     aws_credential_path: str | None,
     git_remote_url: str | None,
+    models: tuple[str, ...],
+    datas: tuple[str, ...],
+    force: bool,
 ) -> None:
-    """Create a model repo: git, DVC, remote, hooks and a first commit."""
+    """Create a model repo: git, DVC, remote, hooks and a first commit.
+
+    Inside an existing git repo (or with --repo-path at one) adopt it instead: keep its
+    history, tags, files and DVC remote; version the models and data it already has.
+    """
+    from cpv_hooks.adopt import adopt, is_adoptable, plan_adoption
+    from cpv_hooks.cli.wizard import ask_missing, confirm, interactive
+    from cpv_hooks.errors import ValidationError
     from cpv_hooks.scaffold import create
 
+    asked = team_name is None or model_name is None
+    names = ask_missing({"team_name": team_name, "model_name": model_name})
+    team_name, model_name = names["team_name"], names["model_name"]
+
+    where = repo_path if repo_path is not None else Path.cwd()
+    remote: dict[str, Any] = {
+        "storage": storage,
+        "s3_bucket": s3_bucket,
+        "s3_region": s3_region,
+        "s3_endpoint_url": s3_endpoint_url,
+        "aws_profile": aws_profile,
+        "aws_credential_path": aws_credential_path,
+    }
+    if is_adoptable(where):
+        if data_path:
+            raise ValidationError(
+                f"{where} is an existing repo: --data-path copies data into a new one only",
+                "name the repo's own data with --data PATH instead",
+            )
+        plan = plan_adoption(where, team_name, model_name, list(models), list(datas), force)
+        for line in plan.lines():
+            echo(line)
+        if plan.already or _dry_run(f"adopt {plan.root}"):
+            return
+        if asked and interactive():
+            confirm("Adopt it so?")
+        made = adopt(plan, **remote)
+        echo(f"adopted {plan.root}" + (f"; tagged {', '.join(made)}" if made else ""))
+        return
+    if asked and interactive() and not click.get_current_context().obj["dry_run"]:
+        target = (repo_path or Path(model_name)).resolve()
+        confirm(f"Create the model repo {team_name}/{model_name} in {target}?")
     path = create(
         team_name,
         model_name,
         repo_path,
         dry_run=click.get_current_context().obj["dry_run"],
         data_path=data_path,
-        storage=storage,
-        s3_bucket=s3_bucket,
-        s3_region=s3_region,
-        s3_endpoint_url=s3_endpoint_url,
-        aws_profile=aws_profile,
-        aws_credential_path=aws_credential_path,
         git_remote_url=git_remote_url,
+        **remote,
     )
     if not _dry_run(f"create the model repo {team_name}/{model_name} in {path}"):
         echo(f"created {path}")
@@ -267,6 +307,34 @@ def heal(ctx: click.Context) -> None:
         echo(f"{verb} {h.tag} on {h.commit[:8]} ({h.subject[:60]})")
     if not healed:
         echo("every version is tagged: nothing to heal")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(["model", "data"]), required=True, help="What it is.")
+@click.pass_context
+def track(ctx: click.Context, path: Path, kind: Kind) -> None:
+    """Version PATH (a file or a directory, e.g. a Hugging Face model folder) from the next
+    commit: declared in .cpv.yaml, its pointer made and staged."""
+    from cpv_hooks.track import track as do_track
+
+    done = do_track(path, kind, dry_run=ctx.obj["dry_run"])
+    what = f"version {done.artifact.path} as {kind} ({', '.join(done.staged)} staged)"
+    if not _dry_run(what):
+        echo(f"cpv: will {what}: commit to make its first version")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.pass_context
+def untrack(ctx: click.Context, path: Path) -> None:
+    """Stop versioning PATH with cpv (.cpv.yaml); its data and pointer are left as they are."""
+    from cpv_hooks.track import untrack as do_untrack
+
+    done = do_untrack(path, dry_run=ctx.obj["dry_run"])
+    what = f"stop versioning {done.artifact.path} (its pointer {done.artifact.pointer} stays)"
+    if not _dry_run(what):
+        echo(f"cpv: {what}; .cpv.yaml staged: commit it")
 
 
 # -- shared commands of `cpv model` and `cpv data` ------------------------------------

@@ -51,25 +51,47 @@ class Pointer:
 def parse_pointer(text: bytes | str, where: str) -> Pointer:
     """Parse a ``.dvc`` file of DVC 2 or 3; a hand-edited, truncated or crafted one raises."""
     try:
-        out = safety.load_yaml_safe(text, where)["outs"][0]
-        if out.get("hash", "md5") != "md5":
-            raise safety.refuse(where, f"unknown hash {safety.shown(out['hash'])}")
-        nfiles = out.get("nfiles")
-        remote = out.get("remote")
-        return Pointer(
-            safety.check_relpath(out["path"], f"{where} path"),
-            safety.check_md5(out["md5"], where, allow_dir=True),
-            safety.check_size(out.get("size", 0), f"{where} size"),
-            safety.check_size(nfiles, f"{where} nfiles") if nfiles is not None else None,
-            legacy="hash" not in out,
-            remote=str(remote) if remote is not None else None,
-        )
+        return _output(safety.load_yaml_safe(text, where)["outs"][0], where)
     except (ValidationError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        problem = exc.message if isinstance(exc, ValidationError) else repr(exc)
-        raise DVCError(
-            f"{where} is not a valid DVC pointer ({problem})",
-            f"restore it with `git checkout -- {where.split('@')[0]}` or re-add the artifact",
-        ) from exc
+        raise _invalid(where, exc) from exc
+
+
+def _output(out: Any, where: str) -> Pointer:
+    """One ``outs`` entry (of a pointer or of ``dvc.lock``), checked."""
+    if out.get("hash", "md5") != "md5":
+        raise safety.refuse(where, f"unknown hash {safety.shown(out['hash'])}")
+    nfiles = out.get("nfiles")
+    remote = out.get("remote")
+    return Pointer(
+        safety.check_relpath(out["path"], f"{where} path"),
+        safety.check_md5(out["md5"], where, allow_dir=True),
+        safety.check_size(out.get("size", 0), f"{where} size"),
+        safety.check_size(nfiles, f"{where} nfiles") if nfiles is not None else None,
+        legacy="hash" not in out,
+        remote=str(remote) if remote is not None else None,
+    )
+
+
+def _invalid(where: str, exc: Exception) -> DVCError:
+    problem = exc.message if isinstance(exc, ValidationError) else repr(exc)
+    return DVCError(
+        f"{where} is not a valid DVC pointer ({problem})",
+        f"restore it with `git checkout -- {where.split('@')[0]}` or re-add the artifact",
+    )
+
+
+def lock_out(text: bytes | str, path: str, where: str) -> Pointer | None:
+    """The output ``path`` of a ``dvc.lock`` (a stage's ``outs`` entry), or None when no stage
+    has it; a malformed entry raises as a malformed pointer does."""
+    try:
+        stages = safety.load_yaml_safe(text, where).get("stages") or {}
+        for stage in stages.values():
+            for out in stage.get("outs") or []:
+                if out.get("path") == path:
+                    return _output(out, where)
+    except (ValidationError, TypeError, KeyError, AttributeError) as exc:
+        raise _invalid(where, exc) from exc
+    return None
 
 
 def pointer_text(ptr: Pointer, old: str | None = None) -> str:

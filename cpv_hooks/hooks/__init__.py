@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from cpv_hooks.errors import CPVError
-from cpv_hooks.repo import REPO_CONFIG, find_root
+from cpv_hooks.repo import INSTALLED, REPO_CONFIG, Git, find_root
 
 HOOKS = {
     "pre-commit": "pre_commit",
@@ -53,11 +53,15 @@ def git_command_args() -> list[str] | None:
 
 
 def _in_cpv_repo() -> bool:
-    """True in a cpv model repo (one with ``.cpv.yaml``); elsewhere cpv's hooks do nothing."""
+    """True in a cpv model repo: one with ``.cpv.yaml``, or where ``cpv install`` ran (an
+    adopted repo's older commits have no ``.cpv.yaml``); elsewhere cpv's hooks do nothing."""
     try:
-        return (find_root() / REPO_CONFIG).exists()
+        root = find_root()
     except CPVError:
         return False
+    if (root / REPO_CONFIG).exists():
+        return True
+    return Git(root).run("config", "--local", "--get", INSTALLED, check=False) == "true"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
