@@ -39,6 +39,22 @@ def atomic_write(path: Path, data: bytes | str, mode: int | None = None) -> None
         tmp.write_bytes(data.encode() if isinstance(data, str) else data)
 
 
+def create_new(path: Path, data: bytes) -> bool:
+    """Write ``path`` whole, only if it does not exist yet (False then); atomic, with the
+    umask's permissions, so teammates sharing a directory remote can read it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}"
+    try:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as out:
+            out.write(data)
+        os.link(tmp, path)  # fails when the file exists
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def remove(path: Path) -> None:
     """Delete a file, also a read-only one (cache objects are 0444; Windows refuses those)."""
     try:

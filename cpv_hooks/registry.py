@@ -10,7 +10,6 @@ truth; :func:`reconcile` (each push, ``cpv registry rebuild``) brings the entrie
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from cpv_hooks.dvc.safety import loads_json_limited
 from cpv_hooks.errors import CheckpointNotFoundError, ConfigError, CPVError, ValidationError
-from cpv_hooks.fsutil import TMP_PREFIX, atomic_write
+from cpv_hooks.fsutil import TMP_PREFIX, atomic_write, create_new
 from cpv_hooks.repo import ZERO_SHA, Git, validate_name
 from cpv_hooks.storage import LocalRemote, Remote, S3Remote
 from cpv_hooks.versions import Kind, parse_tag
@@ -57,17 +56,7 @@ class LocalEntries:
     base: Path
 
     def create(self, name: str, data: bytes) -> bool:
-        self.base.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.base, prefix=TMP_PREFIX)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.link(tmp, self.base / name)  # atomic, and fails when the entry exists
-            return True
-        except FileExistsError:
-            return False
-        finally:
-            os.unlink(tmp)
+        return create_new(self.base / name, data)
 
     def put(self, name: str, data: bytes) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
