@@ -37,7 +37,7 @@ from cpv_hooks.errors import ConfigError, GitError, StorageError, ValidationErro
 from cpv_hooks.fsutil import remove
 from cpv_hooks.manifest import Manifest, parse_manifest
 from cpv_hooks.pruned import NOTES_REF, Mark, add_marks, marks
-from cpv_hooks.push import pointers_at
+from cpv_hooks.push import advertised_refs, pointers_at
 from cpv_hooks.repo import Git, Retention, load_repo_config
 from cpv_hooks.storage import (
     LocalRemote,
@@ -134,9 +134,8 @@ def fetch_remote_refs(git: Git, remote: str) -> dict[str, str]:
 
 def remote_refs(git: Git, remote: str) -> dict[str, str]:
     """ref -> object of every branch and tag on the git ``remote`` (``git ls-remote``)."""
-    out = git.run("ls-remote", "--heads", "--tags", remote)
-    pairs = (line.split("\t", 1) for line in out.split("\n") if line)
-    return {ref: obj for obj, ref in pairs if not ref.endswith("^{}")}
+    refs = advertised_refs(git, remote, "--heads", "--tags")
+    return {ref: obj for ref, obj in refs.items() if not ref.endswith("^{}")}
 
 
 def all_commits(git: Git, refs: Sequence[str]) -> list[str]:

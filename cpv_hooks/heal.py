@@ -32,16 +32,24 @@ class Healed:
     subject: str
 
 
-def tags_by_commit(git: Git) -> dict[str, list[str]]:
-    """Commit -> the cpv version tags on it (one git call)."""
+def version_tags(git: Git) -> list[tuple[str, str, str]]:
+    """(name, tag object, commit) of every cpv version tag (one git call)."""
     out = git.run(
         "for-each-ref", "refs/tags", "--format=%(refname:short) %(objectname) %(*objectname)"
     )
-    found: dict[str, list[str]] = {}
+    found = []
     for line in filter(None, out.split("\n")):
         name, obj, *peeled = line.split()
         if parse_tag(name):
-            found.setdefault(peeled[0] if peeled else obj, []).append(name)
+            found.append((name, obj, peeled[0] if peeled else obj))
+    return found
+
+
+def tags_by_commit(git: Git) -> dict[str, list[str]]:
+    """Commit -> the cpv version tags on it."""
+    found: dict[str, list[str]] = {}
+    for name, _, commit in version_tags(git):
+        found.setdefault(commit, []).append(name)
     return found
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from cpv_hooks.dvc.cache import Cache
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import GitError, ValidationError
-from cpv_hooks.heal import Healed, heal
+from cpv_hooks.heal import Healed, heal, version_tags
 from cpv_hooks.repo import (
     ZERO_SHA,
     Git,
@@ -124,14 +124,9 @@ def check_held_back_tags(
     pushed = {u.remote_ref for u in updates}
     tagged: dict[str, str] = {}
     if commits:
-        listing = git.run(
-            "for-each-ref", "refs/tags", "--format=%(refname:short) %(objectname) %(*objectname)"
-        )
         wanted = set(commits)
-        for line in filter(None, listing.split("\n")):
-            name, obj, *peeled = line.split()
-            commit = peeled[0] if peeled else obj
-            if parse_tag(name) and commit in wanted and f"refs/tags/{name}" not in pushed:
+        for name, obj, commit in version_tags(git):
+            if commit in wanted and f"refs/tags/{name}" not in pushed:
                 tagged[name] = obj
     if not tagged:
         return

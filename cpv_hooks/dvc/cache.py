@@ -19,6 +19,7 @@ from pathlib import Path
 from cpv_hooks.dvc import safety
 from cpv_hooks.dvc.pointers import Pointer
 from cpv_hooks.errors import ConfigError, DVCError
+from cpv_hooks.fsutil import TMP_PREFIX
 
 LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
 DEFAULT_LINKS = ("reflink", "copy")  # DVC's default cache.type
@@ -122,7 +123,7 @@ def _link_first(kinds: tuple[str, ...], src: Path, dest: Path) -> str:
 def _replacing(dest: Path) -> Iterator[Path]:
     """A unique temporary name beside ``dest`` (caches are shared between repos and
     processes): it replaces ``dest`` if the block succeeds and is removed on any failure."""
-    tmp = dest.with_name(f".cpv-tmp-{uuid.uuid4().hex}")
+    tmp = dest.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}")
     try:
         yield tmp
         os.replace(tmp, dest)
