@@ -9,10 +9,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
 
-from cpv_hooks.errors import CPVError
-from cpv_hooks.repo import INSTALLED, REPO_CONFIG, Git, find_root
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # a no-op commit imports nothing but the os module (see hooks.fast)
+    from collections.abc import Callable, Sequence
 
 HOOKS = {
     "pre-commit": "pre_commit",
@@ -55,6 +55,9 @@ def git_command_args() -> list[str] | None:
 def _in_cpv_repo() -> bool:
     """True in a cpv model repo: one with ``.cpv.yaml``, or where ``cpv install`` ran (an
     adopted repo's older commits have no ``.cpv.yaml``); elsewhere cpv's hooks do nothing."""
+    from cpv_hooks.errors import CPVError
+    from cpv_hooks.repo import INSTALLED, REPO_CONFIG, Git, find_root
+
     try:
         root = find_root()
     except CPVError:
@@ -77,6 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"usage: cpv-hook [--native] {{{','.join(HOOKS)}}} [args...]", file=sys.stderr)
         return 2
     stage, rest = args[0], args[1:]
+    if native and stage == "pre-commit":
+        from cpv_hooks.hooks.fast import pre_commit_is_noop
+
+        if pre_commit_is_noop():
+            return 0
     reads = stage in ("pre-push", "post-rewrite")  # git gives these their lines on stdin
     stdin = sys.stdin.buffer.read() if reads else b""
     result = 0
@@ -86,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = module.main(rest, **kwargs)
     if native and result == 0:
         from cpv_hooks.hooks.chain import run_legacy, run_others
+        from cpv_hooks.repo import find_root
 
         def chain() -> int:
             root = find_root()

@@ -117,6 +117,9 @@ def run_others(root: Path, stage: str, args: list[str], stdin: bytes) -> int:
     pre-commit gets an empty hook dir: the ``.legacy`` hook already ran (:func:`run_legacy`).
     """
     if not other_hooks(root, stage):
+        from cpv_hooks.hooks.fast import mark_quiet_stage
+
+        mark_quiet_stage(Git(root), stage)  # the shell decides the next time on its own
         return 0
     ids = sorted({i for i in configured_ids(root) if native(i)})
     skip = ",".join(filter(None, [os.environ.get("SKIP", ""), *ids]))

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from cpv_hooks.heal import Healed, heal_unpushed_parents
 from cpv_hooks.hooks import report
-from cpv_hooks.repo import Git, find_root
+from cpv_hooks.hooks.fast import watch
+from cpv_hooks.repo import Git, find_root, load_repo_config
 from cpv_hooks.tagging import tag_commit
 
 
@@ -34,6 +35,7 @@ def say_healed(healed: list[Healed], what: str) -> None:
 def _run() -> int:
     root = find_root()
     git = Git(root)
+    watch(git, load_repo_config(root))  # the shell decides on its own for the next commit
     amend = git.run("reflog", "-1", "--format=%gs", check=False).startswith("commit (amend)")
     if amend or git.in_progress_operation():
         return 0

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from cpv_hooks.hooks import report
-from cpv_hooks.hooks.chain import scan_secrets, staged_blobs
+from cpv_hooks.hooks.chain import other_hooks, scan_secrets, staged_blobs
+from cpv_hooks.hooks.fast import remember_noop, take
 from cpv_hooks.repo import find_root
 from cpv_hooks.stale import RollbackGuard
 from cpv_hooks.workspace import Workspace
@@ -41,6 +42,7 @@ def stage_pointers(ws: Workspace, added: bool) -> tuple[list[str], bool]:
 
 def _run() -> int:
     ws = Workspace(find_root())
+    before = take(ws.git, ws.config)  # the stats before looking: what a no-op is recorded as
     changed, stale = ws.changed()
     if stale:
         ws.sync(only=stale)
@@ -66,6 +68,8 @@ def _run() -> int:
             file=sys.stderr,
         )
         return 1
+    if not (changed or stale or staged or other_hooks(ws.root, "pre-commit")):
+        remember_noop(ws.git, ws.config, before)
     return 0
 
 
