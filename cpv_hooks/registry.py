@@ -9,6 +9,8 @@ truth; :func:`reconcile` (each push, ``cpv registry rebuild``) brings the entrie
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import shutil
 import tempfile
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 VERSIONS = "cpv/versions"
 STAGES = "cpv/stages"  # one entry per stage event: <stage>.<N>.json
 SUMMARY = "summary.json"  # under cpv/: the model's row of `cpv registry list`
+INDEX = "index.json"  # under cpv/: every entry and its md5, what `registry versions` reads
 
 
 class Entries(Protocol):
@@ -100,19 +103,24 @@ class S3Entries:
         return None if found is None else bytes(found["Body"].read())
 
     def names(self) -> list[str]:
-        def listing() -> list[str]:
+        return list(self.etags())
+
+    def etags(self) -> dict[str, str]:
+        """Every entry name and its ETag (the md5 of the bytes of a plain PUT), one listing."""
+
+        def listing() -> dict[str, str]:
             pages = self.remote.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.remote.bucket, Prefix=f"{self.prefix}/"
             )
-            return [
-                o["Key"].rsplit("/", 1)[1]
+            return {
+                o["Key"].rsplit("/", 1)[1]: str(o.get("ETag", ""))
                 for page in pages
                 for o in page.get("Contents", [])
                 if o["Key"].endswith(".json")
-            ]
+            }
 
-        names: list[str] = self.remote._call("registry listing", listing)
-        return names
+        found: dict[str, str] = self.remote._call("registry listing", listing)
+        return found
 
 
 def entries_of(remote: Remote, folder: str = VERSIONS) -> Entries:
@@ -377,6 +385,44 @@ def _parallel_get(entries: Entries, names: list[str]) -> list[dict[str, Any]]:
     return [e for n, d in zip(names, datas, strict=True) if d and (e := decode(n, d))]
 
 
+def read_all(entries: Entries, home: Entries) -> list[dict[str, Any]]:
+    """Every entry; on S3 from one listing and the copy in ``home``'s ``index.json``.
+
+    The index holds each entry with the md5 of its bytes: an entry whose ETag in the listing
+    is that md5 is taken from it, any other is read (one GET each) and the index rewritten.
+    So 2,000 versions cost three requests, not 2,000; a stale or missing index costs only
+    speed. Written by whoever reads (a reader without write access just reads every time).
+    """
+    if not isinstance(entries, S3Entries):
+        return _parallel_get(entries, entries.names())
+    listed = entries.etags()
+    index = _decode_index(home.get(INDEX))
+    kept = {n: index[n] for n, etag in listed.items() if n in index and etag == f'"{index[n][0]}"'}
+    missing = [n for n in listed if n not in kept]
+    for name, data in zip(missing, _parallel_map(entries.get, missing), strict=True):
+        if data is not None:
+            kept[name] = [hashlib.md5(data, usedforsecurity=False).hexdigest(), decode(name, data)]
+    if missing:
+        with contextlib.suppress(CPVError):  # read-only credentials: no index, still correct
+            home.put(INDEX, json.dumps(kept, sort_keys=True).encode("utf-8"))
+    return [kept[n][1] for n in listed if n in kept and kept[n][1] is not None]
+
+
+def _decode_index(data: bytes | None) -> dict[str, list[Any]]:
+    """The index's entries that are what :func:`decode` would make of an entry."""
+    try:
+        raw = loads_json_limited(data, INDEX) if data else {}
+    except (ValueError, CPVError):
+        return {}
+    return {
+        name: [md5, entry]
+        for name, item in (raw.items() if isinstance(raw, dict) else ())
+        if isinstance(item, list) and len(item) == 2 and isinstance(md5 := item[0], str)
+        and ((entry := item[1]) is None or (isinstance(entry, dict)
+                                           and f"{entry.get('tag')}.json" == name))
+    }  # fmt: skip
+
+
 def _order(entry: dict[str, Any]) -> tuple[str, int, int]:
     parsed = parse_tag(str(entry.get("tag")))
     return (parsed[0], parsed[1].major, parsed[1].minor) if parsed else ("", -1, -1)
@@ -481,8 +527,8 @@ class Registry:
         also those whose tag was deleted or whose data a gc pruned."""
         from cpv_hooks.stages import current
 
-        entries = self.entries(*split_name(name))
-        found = _parallel_get(entries, entries.names())
+        team, model = split_name(name)
+        found = read_all(self.entries(team, model), self.entries(team, model, "cpv"))
         held = current(self.stage_events(name))
         for entry in found:
             entry["stages"] = held.get(str(entry.get("tag")), [])

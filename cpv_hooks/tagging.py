@@ -275,15 +275,23 @@ def retag(
 def read_manifests(git: Git, kind: Kind | None = None) -> list[Manifest]:
     """The manifests of every cpv version tag (one git call), lowest version first.
 
-    Tags whose manifest is malformed are reported by :func:`read_manifest`, not listed here.
+    Tags whose manifest is malformed are left out: :func:`scan_manifests` says why.
     """
+    return scan_manifests(git, kind)[0]
+
+
+def scan_manifests(
+    git: Git, kind: Kind | None = None
+) -> tuple[list[Manifest], dict[str, ValidationError]]:
+    """The manifests of every cpv version tag, and why each other version tag is left out
+    (a malformed or copied manifest), from one git call."""
     from cpv_hooks.manifest import parse_manifest
     from cpv_hooks.pruned import marks
 
-    out = git.run(
-        "for-each-ref", "refs/tags", "--format=%(refname:short)%00%(*objectname)%00%(contents)%1e"
-    )
+    fields = "%(refname:lstrip=2)%00%(*objectname)%00%(contents)%1e"  # a name as git spells it
+    out = git.run("for-each-ref", "refs/tags", f"--format={fields}")
     found: list[tuple[tuple[int, int], Manifest]] = []
+    unlisted: dict[str, ValidationError] = {}
     for record in out.split("\x1e"):
         name, _, rest = record.lstrip("\n").partition("\0")
         commit, _, text = rest.partition("\0")
@@ -293,15 +301,16 @@ def read_manifests(git: Git, kind: Kind | None = None) -> list[Manifest]:
         try:
             manifest = parse_manifest(name, text, commit)
             found.append(((parsed[1].major, parsed[1].minor), manifest))
-        except ValidationError:
-            continue
+        except ValidationError as exc:
+            unlisted[name] = exc
     gone = marks(git)
-    return [
+    manifests = [
         m.model_copy(update={"pruned": f"{gone[m.tag].date[:10]} by {gone[m.tag].by}"})
         if m.tag in gone
         else m
         for _, m in sorted(found, key=lambda item: (item[1].kind, item[0]))
     ]
+    return manifests, unlisted
 
 
 def read_manifest(git: Git, tag: str) -> Manifest:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -12,9 +12,6 @@ from cpv_hooks.boundary import INTERRUPTED
 from cpv_hooks.cli.output import echo, echo_json, print_info, print_plan, print_versions
 from cpv_hooks.errors import CPVError, CredentialError
 from cpv_hooks.versions import Kind
-
-if TYPE_CHECKING:
-    from cpv_hooks.repo import Git
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -282,20 +279,6 @@ def _parse_metrics(items: tuple[str, ...], metrics_file: Path | None) -> dict[st
     return out
 
 
-def _warn_unlisted(git: Git, kind: Kind, listed: set[str]) -> None:
-    """One warning line for each version tag left out of a listing, saying why."""
-    from cpv_hooks.tagging import read_manifest
-    from cpv_hooks.versions import parse_tag
-
-    for name in git.tags():
-        parsed = parse_tag(name)
-        if parsed and parsed[0] == kind and name not in listed:
-            try:
-                read_manifest(git, name)
-            except CPVError as exc:
-                echo(f"cpv: warning: {name} is not listed: {exc}", err=True)
-
-
 @cli.command()
 @repo_option
 @click.pass_context
@@ -458,11 +441,13 @@ def _kind_group(kind: Kind) -> click.Group:
     @click.pass_context
     def list_tags(ctx: click.Context, as_json: bool) -> None:
         from cpv_hooks.stages import current, events
+        from cpv_hooks.tagging import scan_manifests
 
         mgr = _manager(ctx, KIND_CLASS[kind])
-        versions = mgr.versions(kind)
+        versions, unlisted = scan_manifests(mgr.git, kind)
         print_versions(versions, as_json, current(events(mgr.git)) if kind == "model" else None)
-        _warn_unlisted(mgr.git, kind, {v.tag for v in versions})
+        for name, exc in unlisted.items():  # one line for each version tag left out, and why
+            echo(f"cpv: warning: {name} is not listed: {exc}", err=True)
 
     @group.command(help=f"Bring {art} back to a version, committed as a new version.")
     @click.option("--tag", required=True, help="The version to bring back.")

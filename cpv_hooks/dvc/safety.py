@@ -116,7 +116,7 @@ def load_yaml_safe(text: str | bytes, where: str, limit: int = MAX_YAML) -> Any:
 
 def json_depth(text: str) -> int:
     """How deeply the arrays and objects of a JSON text nest (strings ignored)."""
-    brackets = re.sub(r'"(?:[^"\\]|\\.)*"|[^\[\]{}]', "", text)
+    brackets = re.sub(r'"(?:[^"\\]|\\.)*"|[^\[\]{}"]+|"', "", text)  # runs at once
     steps = (1 if c in "[{" else -1 for c in brackets)
     return max(accumulate(steps, initial=0))
 
@@ -128,7 +128,7 @@ def loads_json_limited(
     _check_length(text, where, limit)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "surrogateescape")
-    if json_depth(text) > depth:
+    if text.count("[") + text.count("{") > depth and json_depth(text) > depth:  # count first
         raise refuse(where, f"nests deeper than {depth} levels")
     try:
         return json.loads(text)
