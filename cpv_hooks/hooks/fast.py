@@ -55,24 +55,22 @@ def _tree(top: str, rel: str, out: list[object]) -> None:
 
 
 def fingerprint(
-    git_dir: str, artifacts: Sequence[str], pointers: Sequence[str]
+    root: str, git_dir: str, artifacts: Sequence[str], pointers: Sequence[str]
 ) -> list[object] | None:
-    """The stats that decide whether pre-commit has work (None when too costly to take).
-
-    Relative paths are from the top of the work tree, where git runs hooks.
-    """
+    """The stats that decide whether pre-commit has work (None when too costly to take)."""
     ignores = {".dvcignore"}  # DVC's rules come from every .dvcignore down to the artifact
     for art in artifacts:
         parts = art.split("/")[:-1]
         ignores.update("/".join([*parts[:i], ".dvcignore"]) for i in range(1, len(parts) + 1))
     files = [".cpv.yaml", ".pre-commit-config.yaml", *sorted(ignores), *pointers]
-    taken: list[object] = [[f, _stat(f)] for f in files]
+    taken: list[object] = [[f, _stat(os.path.join(root, f))] for f in files]
     taken.append(_stat(os.path.join(git_dir, "cpv", "state.json")))
     try:
         for art in artifacts:
-            taken.append([art, _stat(art)])
-            if os.path.isdir(art):
-                _tree(art, "", taken)
+            path = os.path.join(root, art)
+            taken.append([art, _stat(path)])
+            if os.path.isdir(path):
+                _tree(path, "", taken)
     except (OSError, OverflowError):
         return None
     return taken
@@ -115,9 +113,10 @@ def _quiet(started: tuple[int, int] | None) -> bool:
 def pre_commit_is_noop() -> bool:
     """True when cpv's pre-commit (and the chain after it) provably has nothing to do.
 
-    The artifacts, their pointers, the configs and cpv's state record are as they were when
-    the full hook last found nothing to do; no pointer differs from the index; nothing is
-    staged that the secret scanners would read; no kept ``pre-commit.legacy`` exists.
+    Run where git runs hooks (the top of the work tree). The artifacts, their pointers, the
+    configs and cpv's state record are as they were when the full hook last found nothing to
+    do; no pointer differs from the index; nothing is staged that the secret scanners would
+    read; no kept ``pre-commit.legacy`` exists.
     """
     git_dir = os.environ.get("GIT_DIR") or (".git" if os.path.isdir(".git") else None)
     hooks = os.environ.get("CPV_HOOKS_DIR")
@@ -130,7 +129,7 @@ def pre_commit_is_noop() -> bool:
             version, artifacts, pointers, taken = marshal.load(fh)
     except (OSError, ValueError, EOFError, TypeError):
         return False
-    if version != VERSION or fingerprint(git_dir, artifacts, pointers) != taken:
+    if version != VERSION or fingerprint("", git_dir, artifacts, pointers) != taken:
         return False
     present = [p for p in pointers if os.path.exists(p)]
     # at once: a file staged for the secret scanners, a pointer to stage (as stage_pointers)
@@ -153,7 +152,8 @@ def remember_noop(git: Git, config: RepoConfig, taken: list[object] | None) -> N
 def take(git: Git, config: RepoConfig) -> list[object] | None:
     """The fingerprint of the work tree now, for :func:`remember_noop`."""
     arts = config.dvc_artifacts
-    return fingerprint(str(git.git_dir()), [a.path for a in arts], [a.pointer for a in arts])
+    paths, pointers = [a.path for a in arts], [a.pointer for a in arts]
+    return fingerprint(str(git.root), str(git.git_dir()), paths, pointers)
 
 
 def _keys(git: Git, *names: str) -> list[str]:
