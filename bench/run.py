@@ -209,6 +209,7 @@ class Bench:
         updates = "".join(f"create refs/tags/{t} {o}\n" for t, o in zip(names, shas, strict=True))
         subprocess.run(["git", "update-ref", "--stdin"], cwd=repo, input=updates, text=True,
                        check=True)
+        sh("git", "gc", "-q", cwd=repo)  # packed, as a clone has them (no gc --auto mid-case)
         return repo
 
     def noop_tags(self) -> list[Row]:
