@@ -386,41 +386,44 @@ def _parallel_get(entries: Entries, names: list[str]) -> list[dict[str, Any]]:
 
 
 def read_all(entries: Entries, home: Entries) -> list[dict[str, Any]]:
-    """Every entry; on S3 from one listing and the copy in ``home``'s ``index.json``.
+    """Every entry; on S3 from one listing and the copies in ``home``'s ``index.json``.
 
-    The index holds each entry with the md5 of its bytes: an entry whose ETag in the listing
-    is that md5 is taken from it, any other is read (one GET each) and the index rewritten.
-    So 2,000 versions cost three requests, not 2,000; a stale or missing index costs only
-    speed. Written by whoever reads (a reader without write access just reads every time).
+    The index holds the bytes of each entry: a copy whose md5 is the ETag the listing gives
+    (the md5 of a plain PUT) is the entry as the bucket has it, so the index adds no trust;
+    any other entry is read (one GET each) and the index rewritten. 2,000 versions then cost
+    three requests, not 2,000; a stale or missing index costs only speed. Whoever reads
+    writes it (a reader without write access just reads every entry each time).
     """
     if not isinstance(entries, S3Entries):
         return _parallel_get(entries, entries.names())
     listed = entries.etags()
     index = _decode_index(home.get(INDEX))
-    kept = {n: index[n] for n, etag in listed.items() if n in index and etag == f'"{index[n][0]}"'}
+    kept = {n: index[n] for n, etag in listed.items() if etag == _etag(index.get(n))}
     missing = [n for n in listed if n not in kept]
     for name, data in zip(missing, _parallel_map(entries.get, missing), strict=True):
         if data is not None:
-            kept[name] = [hashlib.md5(data, usedforsecurity=False).hexdigest(), decode(name, data)]
+            kept[name] = data
     if missing:
+        texts = {n: data.decode("utf-8", "surrogateescape") for n, data in kept.items()}
         with contextlib.suppress(CPVError):  # read-only credentials: no index, still correct
-            home.put(INDEX, json.dumps(kept, sort_keys=True).encode("utf-8"))
-    return [kept[n][1] for n in listed if n in kept and kept[n][1] is not None]
+            home.put(INDEX, json.dumps(texts, sort_keys=True).encode("utf-8", "surrogateescape"))
+    return [e for n in listed if n in kept and (e := decode(n, kept[n]))]
 
 
-def _decode_index(data: bytes | None) -> dict[str, list[Any]]:
-    """The index's entries that are what :func:`decode` would make of an entry."""
+def _etag(data: bytes | None) -> str | None:
+    """The ETag S3 gives an object of these bytes written by one PUT."""
+    return None if data is None else f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+
+
+def _decode_index(data: bytes | None) -> dict[str, bytes]:
+    """The entries' bytes the index holds (nothing from a malformed one)."""
     try:
         raw = loads_json_limited(data, INDEX) if data else {}
     except (ValueError, CPVError):
         return {}
-    return {
-        name: [md5, entry]
-        for name, item in (raw.items() if isinstance(raw, dict) else ())
-        if isinstance(item, list) and len(item) == 2 and isinstance(md5 := item[0], str)
-        and ((entry := item[1]) is None or (isinstance(entry, dict)
-                                           and f"{entry.get('tag')}.json" == name))
-    }  # fmt: skip
+    if not isinstance(raw, dict):
+        return {}
+    return {n: t.encode("utf-8", "surrogateescape") for n, t in raw.items() if isinstance(t, str)}
 
 
 def _order(entry: dict[str, Any]) -> tuple[str, int, int]:

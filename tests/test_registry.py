@@ -325,3 +325,38 @@ def test_print_policy_is_least_privilege_for_the_team_prefix(s3: S3) -> None:
     assert not (Path.cwd() / "home" / ".cpv" / "config.json").exists()  # nothing stored
     bad = run(BIN / "cpv", "aws-config", "--print-policy", "--team", "Bad Team", check=False)
     assert bad.returncode == 2 and "invalid team name" in bad.stderr
+
+
+def test_registry_versions_index_never_hides_a_change(s3: S3) -> None:
+    """`registry versions` keeps an index of the entries; a new, rewritten or forged entry is
+    still read as the bucket has it (each index entry is checked against the listing's ETag)."""
+    client = s3.server.client()
+
+    def put(name: str, data: bytes) -> None:
+        client.put_object(Bucket=s3.bucket, Key=f"team/model/cpv/{name}", Body=data)
+
+    def entry(minor: int, **more: object) -> bytes:
+        tag = f"v0.{minor}"
+        return encode({"schema": 1, "kind": "model", "tag": tag, "version": tag,
+                       "commit": "c" * 40, "author": "A <a@x>", "message": "m",
+                       "date": "2026-01-01T00:00:00+00:00", "artifacts": {}, "metrics": {},
+                       "deleted": False, **more})  # fmt: skip
+
+    for minor in (1, 2, 3):
+        put(f"versions/v0.{minor}.json", entry(minor))
+    registry = Registry(s3.bucket, s3.endpoint, region="us-east-1")
+
+    def listed() -> list[str]:
+        return [e["tag"] for e in registry.versions("team/model")]
+
+    assert listed() == ["v0.1", "v0.2", "v0.3"]
+    index = json.loads(client.get_object(Bucket=s3.bucket, Key="team/model/cpv/index.json")
+                       ["Body"].read())  # fmt: skip
+    assert sorted(index) == ["v0.1.json", "v0.2.json", "v0.3.json"]
+    put("versions/v0.2.json", entry(2, deleted=True))  # a tag deleted on the remote
+    put("versions/v0.4.json", entry(4))  # a new push
+    client.delete_object(Bucket=s3.bucket, Key="team/model/cpv/versions/v0.3.json")
+    assert listed() == ["v0.1", "v0.4"]
+    index["v0.1.json"] = index["v0.1.json"].replace('"m"', '"forged"')  # a lying index
+    put("index.json", json.dumps(index).encode())
+    assert [e["message"] for e in registry.versions("team/model")] == ["m", "m"]
