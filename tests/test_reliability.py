@@ -204,7 +204,7 @@ def test_interrupted_commit_leaves_a_consistent_repo(make_repo, sig: int) -> Non
     )
     cache = repo / ".dvc" / "cache"
     _wait_until(proc, lambda: any(cache.rglob(".cpv-tmp-*")))  # the model is being copied
-    hook = _descendants(proc, "cpv_hooks.hooks --native pre-commit")
+    hook = _descendants(proc, "--native pre-commit")
     assert hook, "the hook is not running"
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)

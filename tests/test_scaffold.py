@@ -41,7 +41,7 @@ def test_template_makes_a_ready_repo(make_repo, s3: S3) -> None:
     hooks = repo / ".git" / "hooks"
     for hook in ("pre-commit", "post-commit", "post-checkout", "post-merge", "pre-push"):
         assert (hooks / hook).exists(), hook
-    assert "cpv_hooks.hooks --native" in (hooks / "pre-push").read_text()
+    assert "from cpv_hooks.hooks import main" in (hooks / "pre-push").read_text()
     tracked = git(repo, "ls-files").stdout
     assert "model.bin.dvc" in tracked and "data.dvc" in tracked
     patterns = ["-e", "{{", "-e", "{%", "-e", "cookiecutter"]
