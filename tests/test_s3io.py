@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def test_parts_round_trip_and_a_failed_or_corrupt_download_writes_nothing(
     out.mkdir()
     got: list[int] = []
     for want in (obj, Obj(obj.md5)):  # size known, or asked for first
-        _verified(out / "ok.bin", want, lambda t, w=want: remote.download(w, t, got.append), "x")
+        _verified(out / "ok.bin", want, partial(remote.download, want, progress=got.append), "x")
         assert (out / "ok.bin").read_bytes() == data
     assert max(got) <= s3io.BLOCK
 
