@@ -11,10 +11,12 @@ import errno
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
@@ -379,6 +381,10 @@ def with_user_settings(url: str, options: dict[str, str]) -> dict[str, str]:
     the profile and credential file of ``cpv aws-config`` apply where the repo names none,
     and its endpoint where the repo names none for the stored bucket. Nothing is written.
     """
+    from cpv_hooks.config import CONFIG_FILE, config_dir
+
+    if not (config_dir() / CONFIG_FILE).exists():  # nothing stored: no need for pydantic
+        return options
     from cpv_hooks.config import CPVConfig
 
     stored = CPVConfig().aws
@@ -437,6 +443,34 @@ def missing_objects(remote: Remote, cache: Cache, files: list[Obj], dirs: list[O
     return sorted(need, key=lambda o: o.md5.endswith(".dir"))
 
 
+@contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Progress]:
+    """A callback advancing a progress bar of ``total`` bytes, drawn on a terminal only (and
+    only for 8 MB or more): elsewhere nothing, not even rich's import, is paid for it."""
+    if total < (8 << 20) or not sys.stdout.isatty():
+        yield lambda n: None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+    from rich.progress import Progress as Bar
+
+    with Bar(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        refresh_per_second=4,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
 def transfer(
     objs: Sequence[Obj], sizes: Sequence[int], work: Callable[[Obj, Progress], None], label: str
 ) -> None:
@@ -445,33 +479,13 @@ def transfer(
     Files first, then the ``.dir`` listings that name them; small files many at once (one
     request each), larger ones a few at once (each already in parallel parts).
     """
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    total = sum(max(s, 0) for s in sizes)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-        disable=total < (8 << 20),
-        refresh_per_second=4,
-    ) as bar:
-        task = bar.add_task(label, total=total)
+    with progress_bar(label, sum(max(s, 0) for s in sizes)) as advance:
 
         def one(obj: Obj) -> None:
-            work(obj, lambda n: bar.advance(task, n))
+            work(obj, advance)
 
         files = [(o, s) for o, s in zip(objs, sizes, strict=True) if not o.md5.endswith(".dir")]
-        small = [o for o, s in files if 0 <= s <= CHUNK]
-        _parallel(one, small, workers=SMALL_WORKERS)
+        _parallel(one, [o for o, s in files if 0 <= s <= CHUNK], workers=SMALL_WORKERS)
         _parallel(one, [o for o, s in files if not 0 <= s <= CHUNK], workers=BIG_WORKERS)
         _parallel(one, [o for o in objs if o.md5.endswith(".dir")], workers=SMALL_WORKERS)
 
