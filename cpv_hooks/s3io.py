@@ -58,8 +58,9 @@ def upload(
     (aborted on failure, so no part lingers); the object appears whole or not at all."""
     with open(src, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
-        if size <= SINGLE_PUT:  # streamed from the file: nothing held in memory
-            client.put_object(Bucket=bucket, Key=key, Body=fh, **extra)
+        if size <= SINGLE_PUT:  # a small body is sent whole, a larger one streamed
+            body = fh.read() if size <= BLOCK else fh
+            client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
             progress(size)
             return
         if getattr(client.meta.config, "request_checksum_calculation", "") == "when_supported":
