@@ -327,12 +327,18 @@ class Transfers:
         repo, dvc = self.model_repos("push")
         model = str(repo / "model.bin")
 
-        def prepare(_: int) -> None:
+        def prepare(_: int) -> None:  # disk stays bounded: older rounds' copies go
+            for cache in (repo / ".dvc" / "cache", dvc / ".dvc" / "cache"):
+                for obj in (cache / "files").rglob("*"):
+                    if obj.is_file() and obj.stat().st_size == size:  # older model versions
+                        obj.unlink()
+            delete_prefix(self.s3, self.prefix(repo))
+            delete_prefix(self.s3, "dvc/push-dvc/")
+            delete_prefix(self.s3, "raw/")
             touch_bytes(repo / "model.bin")
             self.commit(repo)
             touch_bytes(dvc / "model.bin")
             self.sh(BIN / "dvc", "add", "-q", "model.bin", cwd=dvc)
-            delete_prefix(self.s3, "raw/")
 
         def put() -> None:
             with open(model, "rb") as fh:
@@ -344,12 +350,13 @@ class Transfers:
         }
         for n in THREADS:
             steps[f"upload_file x{n}"] = partial(
-                self.s3.upload_file, model, BUCKET, f"raw/up{n}", Config=parts(n)
+                self.s3.upload_file, model, BUCKET, "raw/put", Config=parts(n)
             )
         steps["dvc"] = lambda: self.sh(BIN / "dvc", "push", "-q", cwd=dvc)
         times = interleave(self.reps, steps, prepare)
-        self.expect(self.prefix(repo), self.reps + 1)
-        self.expect("dvc/push-dvc/", self.reps)
+        self.expect(self.prefix(repo), 1)  # the last round's (earlier ones were deleted)
+        self.expect("dvc/push-dvc/", 1)
+        self.expect("raw/", 1)
         return summarize(f"git push of a new {size >> 20} MB version", self.name, times)
 
     def download(self) -> Result:
@@ -360,6 +367,11 @@ class Transfers:
         info = json.loads(self.sh(BIN / "cpv", "model", "info", "--json", cwd=repo))
         md5 = info["artifacts"]["model.bin"]["md5"]
         key = f"{self.prefix(repo)}files/md5/{md5[:2]}/{md5[2:]}"
+        for local in (repo, dvc):  # pushed: the local copies only take disk
+            (local / "model.bin").unlink()
+            cached = local / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+            cached.chmod(0o644)
+            cached.unlink()
         out, clone = self.work / "downloads", self.work / "download-clone"
 
         def prepare(_: int) -> None:
@@ -371,7 +383,7 @@ class Transfers:
         def get_md5() -> None:
             digest = hashlib.md5(usedforsecurity=False)
             body = self.s3.get_object(Bucket=BUCKET, Key=key)["Body"]
-            with open(out / "get.bin", "wb") as fh:
+            with open(out / "raw.bin", "wb") as fh:
                 for chunk in body.iter_chunks(8 << 20):
                     fh.write(chunk)
                     digest.update(chunk)
@@ -386,11 +398,11 @@ class Transfers:
         }
         for n in THREADS:
             steps[f"download_file x{n}"] = partial(
-                self.s3.download_file, BUCKET, key, str(out / f"x{n}.bin"), Config=parts(n)
+                self.s3.download_file, BUCKET, key, str(out / "raw.bin"), Config=parts(n)
             )
         steps["dvc"] = lambda: self.sh(BIN / "dvc", "pull", "-q", cwd=clone)
         times = interleave(self.reps, steps, prepare)
-        for path in (out / "model.bin", clone / "model.bin", *out.glob("x*.bin")):
+        for path in (out / "model.bin", clone / "model.bin", out / "raw.bin"):
             if path.stat().st_size != size:
                 raise RuntimeError(f"{self.name}: {path} has the wrong size")
         return summarize(f"download of {size >> 20} MB, no cache", self.name, times)
@@ -546,12 +558,19 @@ def main(argv: list[str] | None = None) -> int:
         choices=("s3rver", "moto"),
         help="only these servers (default both)",
     )
+    parser.add_argument("--model-mb", type=int, help="the model's size in MB (default: the mode's)")
+    parser.add_argument("--files", type=int, help="how many small files (default: the mode's)")
     args = parser.parse_args(argv)
     name = "full" if args.full else "quick"
+    sizes = dict(SIZES[name])
+    if args.model_mb:
+        sizes["model"] = args.model_mb << 20
+    if args.files:
+        sizes["files"] = args.files
     with tempfile.TemporaryDirectory(prefix="cpv-transfer-") as tmp:
         out = run(
             Path(tmp),
-            SIZES[name],
+            sizes,
             args.reps,
             args.server or ["s3rver", "moto"],
             args.case or list(CASES),
@@ -563,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": name,
         "reps": args.reps,
         "date": stamp,
-        "sizes": SIZES[name],
+        "sizes": sizes,
         "sanity_ranged_get_s": out["sanity"],
         "results": [asdict(r) for r in out["results"]],
     }

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpv_hooks import config as cfg
 from cpv_hooks.dvc.cache import Cache, file_md5
@@ -32,7 +32,6 @@ from cpv_hooks.errors import (
 )
 from cpv_hooks.fsutil import remove
 from cpv_hooks.heal import Healed, heal, heal_unpushed_parents
-from cpv_hooks.manifest import Manifest
 from cpv_hooks.pruned import explained
 from cpv_hooks.push import PushResult, RefUpdate, publish, push_branch
 from cpv_hooks.repo import (
@@ -49,6 +48,9 @@ from cpv_hooks.storage import DISK_FULL, cache_dir, disk_full, export, open_remo
 from cpv_hooks.tagging import read_manifest, read_manifests, signature, tag_commit
 from cpv_hooks.versions import Directive, Kind, latest, parse_version, tag_for
 from cpv_hooks.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cpv_hooks.manifest import Manifest
 
 log = logging.getLogger("cpv")
 NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")  # the API does the hooks' work in-process

@@ -1,7 +1,7 @@
 """The repo's DVC remote (S3 or a local directory), read from ``.dvc/config``.
 
 cpv talks to the remote itself, in DVC's own layout, so objects it uploads are what
-``dvc pull`` expects, and transfers use boto3's parallel multipart engine.
+``dvc pull`` expects; the bytes move through ``s3io`` (parallel parts, bounded memory).
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ import errno
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
+from cpv_hooks import s3io
 from cpv_hooks.dvc.cache import Cache, Obj, file_md5
 from cpv_hooks.dvc.config import check_remote_options, is_false, upload_args
 from cpv_hooks.dvc.config import load as load_dvc_config
@@ -36,9 +38,9 @@ from cpv_hooks.fsutil import TMP_PREFIX, remove, replacing
 
 Progress = Callable[[int], None]
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-CHUNK = 16 << 20  # bytes per ranged GET / multipart part
-STREAM_CHUNK = 1 << 20  # bytes per read of a streamed GET
-WORKERS = 8  # parallel requests per object
+CHUNK = s3io.PART  # the most of an object a transfer holds in memory per request
+SMALL_WORKERS = 32  # objects of one part or less moved at once (one request each)
+BIG_WORKERS = 2  # larger objects moved at once (each in parts on s3io.WORKERS threads)
 _TAKEN = ("PreconditionFailed", "412", "ConditionalRequestConflict")  # a conditional put lost
 _RETRY_HINT = "check the remote (cpv validate), then run the same command again"
 
@@ -155,14 +157,12 @@ class S3Remote:
         return self._client
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
-        from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         try:
             return fn()
-        except (ClientError, S3UploadFailedError) as exc:
-            cause = exc if isinstance(exc, ClientError) else exc.__context__
-            response = getattr(cause, "response", {}) or {}
+        except ClientError as exc:
+            response = exc.response or {}
             code = str(response.get("Error", {}).get("Code", "")) or type(exc).__name__
             if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
                 raise CredentialError(
@@ -266,76 +266,23 @@ class S3Remote:
         return found
 
     def upload(self, src: Path, obj: Obj, progress: Progress) -> None:
+        extra = upload_args(self.options)
         self._call(
             "upload",
-            lambda: self.client.upload_file(
-                str(src),
-                self.bucket,
-                self._key(obj),
-                ExtraArgs=upload_args(self.options) or None,
-                Config=transfer_config(),
-                Callback=progress,
-            ),
+            lambda: s3io.upload(self.client, self.bucket, self._key(obj), src, progress, extra),
         )
 
     def download(self, obj: Obj, dest: Path, progress: Progress) -> str | None:
-        md5: str = self._call("download", lambda: self._get(obj, dest, progress))
+        md5: str = self._call(
+            "download",
+            lambda: s3io.download(
+                self.client, self.bucket, self._key(obj), dest, obj.size, progress
+            ),
+        )
         return md5
 
-    def _get(self, obj: Obj, dest: Path, progress: Progress) -> str:
-        """Download ``obj``, md5-hashing the bytes in order as they arrive (one pass).
 
-        Memory stays bounded whatever the size: an object of one chunk or less is streamed,
-        a larger one comes as ranged GETs in parallel (at most ``WORKERS`` chunks in flight).
-        An unknown size (-1) is asked for first.
-        """
-        key = self._key(obj)
-        digest = hashlib.md5(usedforsecurity=False)
-        size = obj.size
-        if size < 0:
-            size = int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
-
-        def write(out: BinaryIO, data: bytes) -> None:
-            out.write(data)
-            digest.update(data)
-            progress(len(data))
-
-        with open(dest, "wb") as out:
-            if size <= CHUNK:
-                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-                for data in body.iter_chunks(STREAM_CHUNK):
-                    write(out, data)
-                return digest.hexdigest()
-
-            def part(start: int) -> bytes:
-                extra = {"Range": f"bytes={start}-{start + CHUNK - 1}"}
-                body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
-                data: bytes = body.read()
-                return data
-
-            starts = list(range(0, size, CHUNK))
-            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-                pending = deque(pool.submit(part, a) for a in starts[:WORKERS])
-                rest = iter(starts[WORKERS:])
-                while pending:
-                    data = pending.popleft().result()
-                    following = next(rest, -1)
-                    if following != -1:
-                        pending.append(pool.submit(part, following))
-                    write(out, data)
-        return digest.hexdigest()
-
-
-def transfer_config() -> Any:
-    """boto3's parallel multipart settings used for every transfer."""
-    from boto3.s3.transfer import TransferConfig
-
-    return TransferConfig(
-        multipart_threshold=64 << 20,
-        multipart_chunksize=CHUNK,
-        max_concurrency=WORKERS,
-        use_threads=True,
-    )
+_LOADER: Any = None  # botocore's service data, parsed once per process for every client
 
 
 def make_s3_client(options: dict[str, str]) -> Any:
@@ -343,30 +290,44 @@ def make_s3_client(options: dict[str, str]) -> Any:
 
     endpointurl, region, profile, credentialpath, configpath, the key pair and session token,
     use_ssl, ssl_verify (false, or a CA bundle), allow_anonymous_login, read/connect_timeout.
+    Where botocore sums every request (CRC32, botocore >= 1.36), the body is not hashed a
+    second time with SHA-256 for the signature; downloads are md5-verified by cpv instead.
     """
-    import boto3
+    global _LOADER
     import botocore.session
     from botocore import UNSIGNED
     from botocore.config import Config
+
+    from cpv_hooks.config import s3_timeout
 
     core = botocore.session.Session(profile=options.get("profile") or None)
     for option, variable in (("credentialpath", "credentials_file"), ("configpath", "config_file")):
         if options.get(option):
             core.set_config_variable(variable, os.path.expanduser(options[option]))
-    session = boto3.Session(botocore_session=core)
-    from cpv_hooks.config import s3_timeout
-
+    if _LOADER is None:
+        _LOADER = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _LOADER)
     timeout = s3_timeout()
     anonymous = not is_false(options.get("allow_anonymous_login", "false"))
+    summed = "request_checksum_calculation" in Config.OPTION_DEFAULTS
     config = Config(
         connect_timeout=int(options.get("connect_timeout") or min(10, timeout)),
         read_timeout=int(options.get("read_timeout") or timeout),
-        max_pool_connections=32,
+        max_pool_connections=SMALL_WORKERS + BIG_WORKERS * s3io.WORKERS,
         retries={"max_attempts": 3, "mode": "standard"},
         **({"signature_version": UNSIGNED} if anonymous else {}),
+        **(
+            {
+                "s3": {"payload_signing_enabled": False},
+                "response_checksum_validation": "when_required",
+            }
+            if summed
+            else {}
+        ),
     )
     ssl_verify = options.get("ssl_verify", "true")
-    return session.client(
+    return core.create_client(
         "s3",
         endpoint_url=options.get("endpointurl") or None,
         region_name=options.get("region") or None,
@@ -420,6 +381,10 @@ def with_user_settings(url: str, options: dict[str, str]) -> dict[str, str]:
     the profile and credential file of ``cpv aws-config`` apply where the repo names none,
     and its endpoint where the repo names none for the stored bucket. Nothing is written.
     """
+    from cpv_hooks.config import CONFIG_FILE, config_dir
+
+    if not (config_dir() / CONFIG_FILE).exists():  # nothing stored: no need for pydantic
+        return options
     from cpv_hooks.config import CPVConfig
 
     stored = CPVConfig().aws
@@ -478,36 +443,51 @@ def missing_objects(remote: Remote, cache: Cache, files: list[Obj], dirs: list[O
     return sorted(need, key=lambda o: o.md5.endswith(".dir"))
 
 
-def transfer(
-    objs: Sequence[Obj], sizes: Sequence[int], work: Callable[[Obj, Progress], None], label: str
-) -> None:
-    """Run ``work`` over objects in parallel with one progress bar on a terminal."""
+@contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Progress]:
+    """A callback advancing a progress bar of ``total`` bytes, drawn on a terminal only (and
+    only for 8 MB or more): elsewhere nothing, not even rich's import, is paid for it."""
+    if total < (8 << 20) or not sys.stdout.isatty():
+        yield lambda n: None
+        return
     from rich.progress import (
         BarColumn,
         DownloadColumn,
-        Progress,
         TimeRemainingColumn,
         TransferSpeedColumn,
     )
+    from rich.progress import Progress as Bar
 
-    total = sum(max(s, 0) for s in sizes)
-    with Progress(
+    with Bar(
         "[progress.description]{task.description}",
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
         transient=True,
-        disable=total < (8 << 20),
+        refresh_per_second=4,
     ) as bar:
         task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def transfer(
+    objs: Sequence[Obj], sizes: Sequence[int], work: Callable[[Obj, Progress], None], label: str
+) -> None:
+    """Run ``work`` over objects in parallel with one progress bar on a terminal.
+
+    Files first, then the ``.dir`` listings that name them; small files many at once (one
+    request each), larger ones a few at once (each already in parallel parts).
+    """
+    with progress_bar(label, sum(max(s, 0) for s in sizes)) as advance:
 
         def one(obj: Obj) -> None:
-            work(obj, lambda n: bar.advance(task, n))
+            work(obj, advance)
 
-        # listings last: files first, in parallel, then the .dir objects
-        _parallel(one, [o for o in objs if not o.md5.endswith(".dir")], workers=4)
-        _parallel(one, [o for o in objs if o.md5.endswith(".dir")], workers=4)
+        files = [(o, s) for o, s in zip(objs, sizes, strict=True) if not o.md5.endswith(".dir")]
+        _parallel(one, [o for o, s in files if 0 <= s <= CHUNK], workers=SMALL_WORKERS)
+        _parallel(one, [o for o, s in files if not 0 <= s <= CHUNK], workers=BIG_WORKERS)
+        _parallel(one, [o for o in objs if o.md5.endswith(".dir")], workers=SMALL_WORKERS)
 
 
 def upload(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> int:
