@@ -64,9 +64,7 @@ def _pre_commit_fast(repo: Path, monkeypatch) -> bool:  # type: ignore[no-untype
     return pre_commit_is_noop()
 
 
-def test_no_op_commit_takes_the_fast_paths_and_they_skip_no_work(
-    make_repo, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_no_op_commit_takes_the_fast_paths_and_they_skip_no_work(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     repo = make_repo()
     (repo / "data" / "a.csv").write_text("a\n")
     _version(repo, 1, "first")
@@ -94,8 +92,8 @@ def test_no_op_commit_takes_the_fast_paths_and_they_skip_no_work(
     config = repo / ".cpv.yaml"
     config.write_text(
         config.read_text().replace(
-            "  - {path: metrics.log,", "  - {path: notes.txt, kind: model, store: git}\n"
-            "  - {path: metrics.log,"
+            "  - {path: metrics.log,",
+            "  - {path: notes.txt, kind: model, store: git}\n  - {path: metrics.log,",
         )
     )
     (repo / "notes.txt").write_text("v\n")
