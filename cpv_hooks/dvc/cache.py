@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import os
 import shutil
 import threading
@@ -45,11 +46,16 @@ def object_key(md5: str) -> str:
 
 def file_md5(path: Path | str, copy_to: int | None = None) -> str:
     """The md5 of a file, as DVC computes it; its bytes also go to the descriptor
-    ``copy_to`` when given (a file read once to hash and copy it)."""
+    ``copy_to`` when given (a file read once to hash and copy it: a block is written by a
+    second thread while the next one is read and hashed)."""
     digest = hashlib.md5(usedforsecurity=False)
     fd = os.open(path, os.O_RDONLY)
     try:
-        buf = bytearray(min(BUFFER, os.fstat(fd).st_size + 1))  # a small file: one read
+        size = os.fstat(fd).st_size
+        if copy_to is not None and size > BUFFER:
+            _hash_copying(fd, copy_to, digest)
+            return digest.hexdigest()
+        buf = bytearray(min(BUFFER, size + 1))  # a small file: one read
         view = memoryview(buf)
         while n := os.readv(fd, [buf]):
             digest.update(view[:n])
@@ -58,6 +64,27 @@ def file_md5(path: Path | str, copy_to: int | None = None) -> str:
     finally:
         os.close(fd)
     return digest.hexdigest()
+
+
+def _hash_copying(fd: int, copy_to: int, digest: hashlib._Hash) -> None:
+    """Hash ``fd`` into ``digest`` and copy it to ``copy_to``, two buffers in turn."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    bufs = (bytearray(BUFFER), bytearray(BUFFER))
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(1) as writer:
+        for turn in itertools.count():
+            buf = bufs[turn % 2]  # its last write finished before the previous one started
+            n = os.readv(fd, [buf])
+            if not n:
+                break
+            view = memoryview(buf)[:n]
+            digest.update(view)
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(_write_all, copy_to, view)
+        if pending is not None:
+            pending.result()
 
 
 def _write_all(fd: int, data: memoryview) -> None:
