@@ -211,6 +211,19 @@ def _link_first(
     return "copy"
 
 
+def _new_object(tmp: Path, fill: Callable[[int], T]) -> tuple[T, os.stat_result]:
+    """Create the read-only file ``tmp`` and ``fill`` it through its descriptor; returns
+    what ``fill`` returned and the file's stat."""
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CACHE_MODE)
+    try:
+        result = fill(fd)
+        if _UMASK & CACHE_MODE:
+            os.fchmod(fd, CACHE_MODE)
+        return result, os.fstat(fd)
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def _replacing(dest: Path) -> Iterator[Path]:
     """A unique temporary name beside ``dest`` (caches are shared between repos and
@@ -272,9 +285,15 @@ class Cache:
         return st.st_size, st.st_mtime_ns
 
     def write(self, md5: str, data: bytes, legacy: bool = False) -> tuple[int, int] | None:
-        """Store ``data`` (a ``.dir`` listing) as object ``md5`` (in DVC 2's layout); returns
-        its (size, mtime_ns) when written now."""
-        return self._put(Obj(md5, legacy=legacy), lambda tmp: tmp.write_bytes(data))
+        """Store ``data`` (a ``.dir`` listing, a small file) as object ``md5`` (in DVC 2's
+        layout); returns its (size, mtime_ns) when written now."""
+        dest = self.destination(Obj(md5, legacy=legacy))
+        if dest.exists():
+            return None
+        self._makedirs(dest.parent)
+        with _replacing(dest) as tmp:
+            _, st = _new_object(tmp, lambda fd: _write_all(fd, memoryview(data)))
+        return st.st_size, st.st_mtime_ns
 
     def store(self, src: Path, md5: str, legacy: bool = False) -> None:
         """Make the file ``src``, whose md5 is known, object ``md5`` (see :meth:`add`);
@@ -307,19 +326,18 @@ class Cache:
         return [k for k in kinds if k != "symlink"]
 
     def _copy_in(self, src: Path) -> tuple[str, tuple[int, int] | None]:
-        """Copy ``src`` into a temporary object while hashing it, then name it by its md5."""
+        """Copy ``src`` into the cache, reading it once: a small file is read whole, hashed
+        and written (only if new) as its object; a big one is copied into a temporary object
+        while it is hashed, then named by its md5."""
+        if os.stat(src).st_size <= BUFFER:
+            data = src.read_bytes()
+            md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            return md5, self.write(md5, data)
         top = self.dir / "files" / "md5"
         self._makedirs(top)
         tmp = top / f"{TMP_PREFIX}{uuid.uuid4().hex}"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CACHE_MODE)
-            try:
-                md5 = file_md5(src, copy_to=fd)
-                if _UMASK & CACHE_MODE:
-                    os.fchmod(fd, CACHE_MODE)
-                st = os.fstat(fd)
-            finally:
-                os.close(fd)
+            md5, st = _new_object(tmp, lambda fd: file_md5(src, copy_to=fd))
             dest = self.destination(Obj(md5))
             if dest.exists():
                 return md5, None
