@@ -30,10 +30,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
-from run import BIN, RESULTS, Row, random_file, sh, timed, touch_bytes
+from run import BIN, Row, publish, random_file, sh, timed, touch_bytes
 
 SIZES = {
     "quick": {"files_small": 1000, "files_big": 10_000, "model": 1 << 30,
@@ -234,19 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         for case in args.case or CASES:
             print(f"... {case}", file=sys.stderr, flush=True)
             rows += getattr(cases, case)()
-    header = f"{'case':<48} {'cpv':>8} {'vs':<16} {'them':>8} {'ratio':>6}  target"
-    lines = [header, "-" * len(header)]
-    for row in rows:
-        mark = "ok" if row.met else "MISSED"
-        lines.append(f"{row.case:<48} {row.cpv_s:>8.3f} {row.baseline:<16} "
-                     f"{row.baseline_s:>8.3f} {row.ratio:>5.2f}x  {row.target} [{mark}]")
-    print("\n".join(lines))
-    RESULTS.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    payload = {"mode": name, "reps": args.reps, "date": stamp, "load": os.getloadavg(),
-               "rows": [asdict(r) for r in rows], "details": cases.extra}
-    for path in (RESULTS / f"commit-{name}-{stamp}.json", RESULTS / f"commit-{name}-latest.json"):
-        path.write_text(json.dumps(payload, indent=2, default=str))
+    publish(rows, f"commit-{name}", {"mode": name, "reps": args.reps, "load": os.getloadavg(),
+                                     "details": cases.extra})
     return 0
 
 
