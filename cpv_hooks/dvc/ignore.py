@@ -20,6 +20,7 @@ from pathlib import Path
 from cpv_hooks.errors import ValidationError
 
 IGNORE_FILE = ".dvcignore"
+_DEFAULTS = {".git", ".hg", ".dvc"}  # the names DVC's default patterns may ignore
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Rules:
     def ignored(self, rel: str, is_dir: bool) -> bool:
         """True when DVC ignores the repo-relative path ``rel``."""
         name = rel.rpartition("/")[2]
-        if name == ".git" or (is_dir and name in (".hg", ".dvc")):
+        if name == ".git" or (is_dir and name in _DEFAULTS):
             return True  # DVC's default patterns: .hg/ .git/ .git .dvc/
         result = False
         for rule in self.rules:
@@ -105,7 +106,7 @@ def _walk(
         if links is not None and entry.is_symlink():
             links.append(rel)
         is_dir = entry.is_dir()  # follows a symlink
-        if rules.ignored(f"{artifact}/{rel}", is_dir):
+        if (rules.rules or entry.name in _DEFAULTS) and rules.ignored(f"{artifact}/{rel}", is_dir):
             continue
         if entry.name == IGNORE_FILE and not is_dir:
             parent, _, name = artifact.rpartition("/")
