@@ -432,6 +432,13 @@ def main(argv: list[str] | None = None) -> int:
                 rows += getattr(bench, case)()
         finally:
             bench.s3.kill()
+    publish(rows, name, {"mode": name, "reps": args.reps})
+    return 0
+
+
+def publish(rows: list[Row], prefix: str, payload: dict[str, Any]) -> None:
+    """Print the table of ``rows``; write them and ``payload`` to
+    bench/results/<prefix>-<stamp>.json and <prefix>-latest.json."""
     header = f"{'case':<48} {'cpv':>8} {'vs':<20} {'them':>8} {'ratio':>6}  target"
     lines = [header, "-" * len(header)]
     for row in rows:
@@ -441,10 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(lines))
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    payload = {"mode": name, "reps": args.reps, "date": stamp, "rows": [asdict(r) for r in rows]}
-    for path in (RESULTS / f"{name}-{stamp}.json", RESULTS / f"{name}-latest.json"):
-        path.write_text(json.dumps(payload, indent=2))
-    return 0
+    payload = {**payload, "date": stamp, "rows": [asdict(r) for r in rows]}
+    for path in (RESULTS / f"{prefix}-{stamp}.json", RESULTS / f"{prefix}-latest.json"):
+        path.write_text(json.dumps(payload, indent=2, default=str))
 
 
 if __name__ == "__main__":

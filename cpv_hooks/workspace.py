@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import posixpath
 import shutil
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
-from typing import Any
 
-from cpv_hooks.dvc.cache import Cache, Obj, file_md5, legacy_md5
+from cpv_hooks.dvc.cache import Cache, Obj, file_md5, legacy_md5, parallel
 from cpv_hooks.dvc.ignore import walk
 from cpv_hooks.dvc.pointers import (
     Pointer,
@@ -28,28 +31,61 @@ from cpv_hooks.dvc.pointers import (
     pointer_path,
     pointer_text,
 )
-from cpv_hooks.dvc.safety import check_relpath, links_out, resolve_inside
+from cpv_hooks.dvc.safety import check_relpath, resolve_inside
 from cpv_hooks.errors import DVCError, RepositoryError, ValidationError
 from cpv_hooks.fsutil import atomic_write, inode, remove
 from cpv_hooks.repo import Artifact, Git, RepoConfig, load_repo_config
 
 MB = 1024 * 1024
+Record = tuple[int, int, int, str]  # size, mtime_ns, inode (see fsutil.inode) and md5 of a file
 
 
-def signature(root: Path, rel: str) -> str | None:
-    """A cheap fingerprint of a file or a directory tree (size, mtime, inode of each file
-    DVC collects: ``.dvcignore`` d files left out)."""
+@dataclass
+class Scan:
+    """One walk of an artifact: what the commit path needs of the file system.
+
+    ``files`` holds (relative path, size, mtime_ns, inode) of each file DVC collects, sorted
+    (one entry named "" for a single-file artifact); ``links`` every symlink met, repo-relative.
+    """
+
+    files: list[tuple[str, int, int, int]]
+    links: list[str]
+    is_dir: bool
+
+    @cached_property
+    def sig(self) -> str:
+        """A cheap fingerprint of the artifact: a change of any file's key changes it."""
+        if not self.is_dir:
+            _, size, mtime, ino = self.files[0]
+            return f"f:{size}:{mtime}:{ino}"
+        text = "".join(f"{name}\0{size}:{mtime}:{ino}\n" for name, size, mtime, ino in self.files)
+        return "d:" + hashlib.sha1(os.fsencode(text), usedforsecurity=False).hexdigest()
+
+
+def scan(root: Path, rel: str) -> Scan | None:
+    """Walk the artifact ``rel`` once (``.dvcignore``d files left out); None if it is absent."""
     path = root / rel
+    links = [rel] if os.path.islink(path) else []
     try:
-        st = path.stat()
+        st = os.stat(path)
     except FileNotFoundError:
         return None
-    if not path.is_dir():
-        return f"f:{st.st_size}:{st.st_mtime_ns}:{inode(st)}"
-    digest = hashlib.sha1(usedforsecurity=False)
-    for name, fst in sorted(walk(root, rel)):
-        digest.update(os.fsencode(f"{name}\0{fst.st_size}:{fst.st_mtime_ns}:{inode(fst)}\n"))
-    return "d:" + digest.hexdigest()
+    if not stat.S_ISDIR(st.st_mode):
+        return Scan([("", st.st_size, st.st_mtime_ns, inode(st))], links, False)
+    met: list[str] = []
+    files = sorted(
+        (name, fst.st_size, fst.st_mtime_ns, inode(fst)) for name, fst in walk(root, rel, links=met)
+    )
+    return Scan(files, links + [f"{rel}/{name}" for name in met], True)
+
+
+def dir_listing(records: Iterable[tuple[str, str]]) -> bytes:
+    """A ``.dir`` listing, byte for byte DVC's ``json.dumps(entries, sort_keys=True)``, of
+    (relpath, md5) pairs sorted by relpath."""
+    body = ", ".join(
+        f'{{"md5": "{md5}", "relpath": {encode_basestring_ascii(rel)}}}' for rel, md5 in records
+    )
+    return f"[{body}]".encode()
 
 
 def _previous(text: str | None, where: str) -> Pointer | None:
@@ -82,8 +118,19 @@ class Workspace:
         self.config: RepoConfig = load_repo_config(root)
         self._state_path = self.git.git_dir() / "cpv" / "state.json"
         self._state: dict[str, dict[str, str]] | None = None
-        self._verified_path = self._state_path.with_name("verified.json")
+        self._verified_path = self._state_path.with_name("verified.txt")
         self._cache: Cache | None = None
+        self._scans: dict[str, Scan | None] = {}  # one walk per artifact, until it changes
+
+    def scan(self, art: Artifact) -> Scan | None:
+        """The artifact's :class:`Scan`, walked once per operation (see :meth:`locked`)."""
+        if art.path not in self._scans:
+            self._scans[art.path] = scan(self.root, art.path)
+        return self._scans[art.path]
+
+    def _sig(self, art: Artifact) -> str | None:
+        found = self.scan(art)
+        return None if found is None else found.sig
 
     # -- the state record -------------------------------------------------------------
 
@@ -99,7 +146,7 @@ class Workspace:
     def _record(self, arts: Iterable[Artifact]) -> None:
         for art in arts:
             ptr = self.pointer_bytes(art)
-            sig = signature(self.root, art.path)
+            sig = self._sig(art)
             if ptr is None or sig is None:
                 self.state.pop(art.path, None)
             else:
@@ -124,7 +171,7 @@ class Workspace:
             rec is not None
             and ptr is not None
             and rec["ptr"] == _sha(ptr)
-            and rec["sig"] == signature(self.root, art.path)
+            and rec["sig"] == self._sig(art)
         )
 
     # -- commit side ------------------------------------------------------------------
@@ -140,9 +187,10 @@ class Workspace:
         """
         out: list[Artifact] = []
         stale: list[Artifact] = []
+        self._scans.clear()  # a fresh walk, which the add that follows reuses
         for art in self.config.dvc_artifacts:
-            path = self.root / art.path
-            if not path.exists():
+            found = self.scan(art)  # the one walk of the commit
+            if found is None:
                 if self.pointer_bytes(art) is not None and art.path in self.state:
                     raise ValidationError(
                         f"{art.path} was deleted but {art.pointer} still points to it",
@@ -151,7 +199,7 @@ class Workspace:
                     )
                 continue
             rec = self.state.get(art.path)
-            unchanged = rec is not None and rec["sig"] == signature(self.root, art.path)  # one walk
+            unchanged = rec is not None and rec["sig"] == found.sig
             ptr = self.pointer_bytes(art)
             if unchanged and ptr is not None and rec is not None and rec["ptr"] == _sha(ptr):
                 continue  # exactly what its pointer names
@@ -161,14 +209,20 @@ class Workspace:
     def check_artifacts(self, arts: Iterable[Artifact]) -> None:
         """Refuse symlinks leaving the repo (but for ``cache.type symlink`` ones into the
         cache), and model files outside the size limits."""
+        top = Path(os.path.realpath(self.root))
         for art in arts:
             path = self.root / art.path
-            for link, target in links_out(path, self.root):
-                if target.is_relative_to(os.path.realpath(self.cache().dir)):
-                    continue  # a link DVC makes into its cache
+            found = self.scan(art)
+            for link in [] if found is None else found.links:
+                target = Path(os.path.realpath(self.root / link))
+                if target.is_relative_to(top) or target.is_relative_to(
+                    os.path.realpath(self.cache().dir)
+                ):
+                    continue  # inside the repo, or a link DVC makes into its cache
+                where = self.root / link
                 raise ValidationError(
-                    f"{link.relative_to(self.root)} is a symlink to {target}, outside the repo",
-                    f"copy the file in instead: cp --remove-destination {target} {link}",
+                    f"{link} is a symlink to {target}, outside the repo",
+                    f"copy the file in instead: cp --remove-destination {target} {where}",
                 )
             resolve_inside(self.root, art.path, art.path)  # its directory may be a link out
             if art.kind == "model" and not path.is_dir():
@@ -191,37 +245,47 @@ class Workspace:
         """What ``dvc add`` does, in DVC's formats: cache objects, pointer, .gitignore entry.
 
         Done here rather than through DVC so a commit never pays for importing DVC, and so a
-        directory is re-hashed only in the files whose size, mtime or inode changed.
-        ``check`` may refuse an artifact (raise) before its pointer is written.
+        directory is re-hashed only in the files whose size, mtime or inode changed (DVC's
+        state db), from the one walk of the commit. New files are hashed and stored in
+        parallel, each read once. ``check`` may refuse an artifact (raise) before its
+        pointer is written.
         """
         if not arts:
             return
         with self.locked():
             cache = self.cache()
-            written: list[Obj] = []
+            written: dict[str, tuple[int, int]] = {}
             for art in arts:
-                path = self.root / art.path
                 old = self.pointer_bytes(art)
                 old_text = None if old is None else old.decode("utf-8", "replace")
                 prev = _previous(old_text, art.pointer)
+                found = self.scan(art)
+                if found is None:
+                    raise ValidationError(
+                        f"{art.path} disappeared during the commit", "commit again once it is back"
+                    )
                 if prev is not None and prev.legacy and self._kept_legacy(art, cache, prev):
                     ptr = prev  # DVC keeps a DVC 2 pointer until the data changes
-                elif path.is_dir():
-                    ptr = self._add_dir(art, cache, written)
+                elif found.is_dir:
+                    ptr = self._add_dir(art, found, cache, written)
                 else:
-                    ptr = self._add_file(art, cache, written)
+                    ptr = self._add_file(art, found, cache, written)
                 if check is not None:
                     check(art, ptr)
                 atomic_write(self.root / art.pointer, pointer_text(ptr, old_text))
                 self._ignore(art)
-            self.remember(written)  # one write of the record, however many files were stored
+            self._save_verified(written)  # one write of the record, however many files
             self._record(arts)
 
-    def _add_file(self, art: Artifact, cache: Cache, written: list[Obj]) -> Pointer:
-        path = self.root / art.path
-        md5 = file_md5(path)
-        self._store(cache, path, md5, written)
-        return Pointer(pointer_path(art.pointer), md5, path.stat().st_size)
+    def _add_file(
+        self, art: Artifact, found: Scan, cache: Cache, written: dict[str, tuple[int, int]]
+    ) -> Pointer:
+        added = cache.add(self.root / art.path)
+        if added.written:
+            written[added.md5] = added.written
+        if cache.linked:  # the file may now be a link to the object
+            self._scans.pop(art.path)
+        return Pointer(pointer_path(art.pointer), added.md5, found.files[0][1])
 
     def _kept_legacy(self, art: Artifact, cache: Cache, prev: Pointer) -> bool:
         """True when the DVC 2 pointer ``prev`` still names the artifact's data (DVC 2's
@@ -242,40 +306,48 @@ class Workspace:
         for entry in entries:
             cache.store(path / entry["relpath"], entry["md5"], legacy=True)
         cache.write(prev.md5, listing, legacy=True)
+        self._scans.pop(art.path)
         return True
 
-    def _add_dir(self, art: Artifact, cache: Cache, written: list[Obj]) -> Pointer:
+    def _add_dir(
+        self, art: Artifact, found: Scan, cache: Cache, written: dict[str, tuple[int, int]]
+    ) -> Pointer:
+        """Hash and store the files of a directory that are new or changed (or whose object
+        left the cache) and write its ``.dir`` listing."""
         base = self.root / art.path
         known = self._file_records(art)
-        entries, records, total = [], {}, 0
-        for rel, st in sorted(walk(self.root, art.path)):
-            _check_listable(art, rel)
-            key = [st.st_size, st.st_mtime_ns, inode(st)]
+        records: dict[str, Record] = {}
+        fresh: list[str] = []
+        for rel, size, mtime, ino in found.files:
             rec = known.get(rel)
-            md5 = rec[3] if rec and rec[:3] == key and cache.has(rec[3]) else None
-            if md5 is None:
-                md5 = file_md5(base / rel)
-                self._store(cache, base / rel, md5, written)
-                if cache.linked:  # the file may now be a link to the object: another inode
-                    st = (base / rel).stat()
-                    key = [st.st_size, st.st_mtime_ns, inode(st)]
-            entries.append({"md5": md5, "relpath": rel})
-            records[rel] = [*key, md5]
-            total += st.st_size
-        listing = json.dumps(entries, sort_keys=True).encode()  # byte for byte DVC's .dir
+            if rec is None or rec[:3] != (size, mtime, ino):
+                rec = (size, mtime, ino, "")
+                fresh.append(rel)
+            records[rel] = rec
+        lost = set(cache.missing([rec[3] for rec in records.values() if rec[3]]))
+        fresh += [rel for rel, rec in records.items() if rec[3] in lost]
+        for rel in fresh:
+            _check_listable(art, rel)
+        for rel, added in zip(fresh, parallel(lambda r: cache.add(base / r), fresh), strict=True):
+            size, mtime, ino, _ = records[rel]
+            if cache.linked:  # the file may now be a link to the object: another inode
+                st = os.stat(base / rel)
+                size, mtime, ino = st.st_size, st.st_mtime_ns, inode(st)
+            records[rel] = (size, mtime, ino, added.md5)
+            if added.written:
+                written[added.md5] = added.written
+        listing = dir_listing((rel, rec[3]) for rel, rec in records.items())
         dir_md5 = hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir"
-        cache.write(dir_md5, listing)
-        written.append(Obj(dir_md5))
-        self._save_file_records(art, records)
-        return Pointer(pointer_path(art.pointer), dir_md5, total, len(entries))
-
-    def _store(self, cache: Cache, src: Path, md5: str, written: list[Obj]) -> None:
-        """Put a file into the cache: copied, or linked as ``cache.type`` says (read-only).
-
-        The object joins ``written``, which the caller hands to :meth:`remember` once.
-        """
-        cache.store(src, md5)
-        written.append(Obj(md5))
+        if stored := cache.write(dir_md5, listing):
+            written[dir_md5] = stored
+        if records != known:
+            self._save_file_records(art, records)
+        if cache.linked and fresh:
+            self._scans[art.path] = Scan(
+                [(rel, *rec[:3]) for rel, rec in records.items()], found.links, True
+            )
+        total = sum(rec[0] for rec in records.values())
+        return Pointer(pointer_path(art.pointer), dir_md5, total, len(records))
 
     def gitignores(self, arts: Iterable[Artifact]) -> list[str]:
         """The existing ``.gitignore`` files that ``add`` writes for ``arts``."""
@@ -286,18 +358,19 @@ class Workspace:
         if not self.git.ok("check-ignore", "-q", "--no-index", "--", art.path):
             ignore_artifact(self.root, art.path)
 
-    def _file_records(self, art: Artifact) -> dict[str, list[Any]]:
+    def _file_records(self, art: Artifact) -> dict[str, Record]:
+        """What the last add or checkout saw of each file of a directory (none if unreadable)."""
         try:
-            data: dict[str, list[Any]] = json.loads(self._files_path(art).read_text())
-            return data
-        except (OSError, ValueError):
+            data = marshal.loads(self._files_path(art).read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
             return {}
+        return data if isinstance(data, dict) else {}
 
-    def _save_file_records(self, art: Artifact, records: dict[str, list[Any]]) -> None:
-        atomic_write(self._files_path(art), json.dumps(records))
+    def _save_file_records(self, art: Artifact, records: dict[str, Record]) -> None:
+        atomic_write(self._files_path(art), marshal.dumps(records))
 
     def _files_path(self, art: Artifact) -> Path:
-        return self._state_path.with_name(f"files-{_sha(art.path.encode())[:12]}.json")
+        return self._state_path.with_name(f"files-{_sha(art.path.encode())[:12]}.marshal")
 
     # -- checkout side ----------------------------------------------------------------
 
@@ -341,6 +414,7 @@ class Workspace:
     def _checkout(self, art: Artifact, ptr: Pointer) -> None:
         """Put the cached content of ``ptr`` at ``art``'s path, as ``dvc checkout`` does."""
         cache = self.cache()
+        self._scans.pop(art.path, None)  # walked again when recorded
         dest = resolve_inside(self.root, art.path, art.pointer)
         if not ptr.is_dir:
             if dest.is_dir() and not dest.is_symlink():
@@ -356,7 +430,7 @@ class Workspace:
         wanted = {e["relpath"]: e["md5"] for e in cache.dir_entries(ptr.md5)}
         for parent in {posixpath.dirname(rel) for rel in wanted} - {""}:
             resolve_inside(self.root, f"{art.path}/{parent}", art.pointer)
-        records = {}
+        records: dict[str, Record] = {}
         for rel, _ in list(walk(self.root, art.path)):
             if rel not in wanted:
                 (dest / rel).unlink()  # is_saved() made sure it is in the cache
@@ -368,14 +442,14 @@ class Workspace:
                 current = (
                     rec is not None
                     and rec[3] == md5
-                    and rec[:3] == [st.st_size, st.st_mtime_ns, inode(st)]
+                    and rec[:3] == (st.st_size, st.st_mtime_ns, inode(st))
                 )
             except FileNotFoundError:
                 current = False
             if not current:
                 cache.place(md5, target)
                 st = target.stat()
-            records[rel] = [st.st_size, st.st_mtime_ns, inode(st), md5]
+            records[rel] = (st.st_size, st.st_mtime_ns, inode(st), md5)
         for sub in sorted((p for p in dest.rglob("*") if p.is_dir()), reverse=True):
             if not any(sub.iterdir()):
                 sub.rmdir()
@@ -385,7 +459,7 @@ class Workspace:
         """True when the work tree's copy of ``art`` is absent or already in the cache."""
         path = self.root / art.path
         rec = self.state.get(art.path)
-        if not path.exists() or (rec is not None and rec["sig"] == signature(self.root, art.path)):
+        if not path.exists() or (rec is not None and rec["sig"] == self._sig(art)):
             return True
         cache = self.cache()
         files = [path] if not path.is_dir() else [path / r for r, _ in walk(self.root, art.path)]
@@ -400,11 +474,14 @@ class Workspace:
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.root / art.path, dest)
         self.state.pop(art.path, None)
+        self._scans.pop(art.path, None)
         return dest
 
     @contextmanager
     def locked(self, timeout: float = 600) -> Iterator[None]:
-        """Serialise cpv operations on this repo across processes; re-entrant in a process."""
+        """Serialise cpv operations on this repo across processes; re-entrant in a process.
+
+        Walks of the artifacts are forgotten when it is released (the operation is over)."""
         from filelock import FileLock, Timeout
 
         self._state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -419,6 +496,7 @@ class Workspace:
             yield
         finally:
             lock.release()
+            self._scans.clear()
 
     def verify_cache(self, pointers: list[Pointer]) -> list[str]:
         """Drop cache objects of ``pointers`` whose content no longer matches their md5.
@@ -430,6 +508,7 @@ class Workspace:
         cache = self.cache()
         files, dirs = cache.objects(pointers)
         record = self._verified()
+        good: dict[str, tuple[int, int]] = {}
         bad = []
         for obj in dirs + files:
             path = cache.path(obj.md5)
@@ -437,37 +516,48 @@ class Workspace:
                 st = path.stat()
             except FileNotFoundError:
                 continue
-            if record.get(obj.md5) == [st.st_size, st.st_mtime_ns]:
+            if record.get(obj.md5) == (st.st_size, st.st_mtime_ns):
                 continue
             if obj.matches(path, file_md5(path)):
-                record[obj.md5] = [st.st_size, st.st_mtime_ns]
+                good[obj.md5] = (st.st_size, st.st_mtime_ns)
             else:
                 remove(path)  # a read-only cache object
                 bad.append(obj.md5)
-        self._save_verified(record)
+        self._save_verified(good)
         return bad
 
     def remember(self, objs: list[Obj]) -> None:
-        """Note cache objects as good as they are now (just written or verified)."""
+        """Note cache objects as good as they are now (just fetched)."""
         cache = self.cache()
-        record = self._verified()
+        good = {}
         for obj in objs:
             try:
                 st = cache.path(obj.md5).stat()
             except FileNotFoundError:
                 continue
-            record[obj.md5] = [st.st_size, st.st_mtime_ns]
-        self._save_verified(record)
+            good[obj.md5] = (st.st_size, st.st_mtime_ns)
+        self._save_verified(good)
 
-    def _verified(self) -> dict[str, list[int]]:
+    def _verified(self) -> dict[str, tuple[int, int]]:
+        """The record of objects seen good: md5 -> (size, mtime_ns) then (a later line wins)."""
         try:
-            data: dict[str, list[int]] = json.loads(self._verified_path.read_text())
-            return data
-        except (OSError, ValueError):
+            lines = self._verified_path.read_text().splitlines()
+        except OSError:
             return {}
+        record = {}
+        for line in lines:
+            md5, _, stamp = line.partition(" ")
+            size, _, mtime = stamp.partition(" ")
+            if size.isdigit() and mtime.isdigit():  # a line cut short by a crash is skipped
+                record[md5] = (int(size), int(mtime))
+        return record
 
-    def _save_verified(self, record: dict[str, list[int]]) -> None:
-        atomic_write(self._verified_path, json.dumps(record))
+    def _save_verified(self, good: dict[str, tuple[int, int]]) -> None:
+        """Append ``good`` to the record: one write, whatever the size of the record."""
+        if good:
+            self._verified_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self._verified_path, "a", encoding="utf-8") as fh:
+                fh.write("".join(f"{md5} {size} {mtime}\n" for md5, (size, mtime) in good.items()))
 
     def cache(self) -> Cache:
         """The repo's DVC cache, with ``cache.type`` and ``cache.shared`` from DVC's config

@@ -20,6 +20,7 @@ from pathlib import Path
 from cpv_hooks.errors import ValidationError
 
 IGNORE_FILE = ".dvcignore"
+_DEFAULTS = {".git", ".hg", ".dvc"}  # the names DVC's default patterns may ignore
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Rules:
     def ignored(self, rel: str, is_dir: bool) -> bool:
         """True when DVC ignores the repo-relative path ``rel``."""
         name = rel.rpartition("/")[2]
-        if name == ".git" or (is_dir and name in (".hg", ".dvc")):
+        if name == ".git" or (is_dir and name in _DEFAULTS):
             return True  # DVC's default patterns: .hg/ .git/ .git .dvc/
         result = False
         for rule in self.rules:
@@ -84,22 +85,28 @@ def _parse(text: str, base: str) -> list[Rule]:
 
 
 def walk(
-    root: Path, artifact: str, rules: Rules | None = None
+    root: Path, artifact: str, rules: Rules | None = None, links: list[str] | None = None
 ) -> Iterator[tuple[str, os.stat_result]]:
-    """The files DVC collects under the directory ``root/artifact``: (relative path, stat)."""
+    """The files DVC collects under the directory ``root/artifact``: (relative path, stat).
+
+    ``links``, when given, receives the relative path of every symlink met on the way,
+    ignored ones included (the walk never descends into a linked or an ignored directory).
+    """
     rules = rules if rules is not None else Rules.load(root, artifact)
-    yield from _walk(root / artifact, artifact, "", rules)
+    yield from _walk(str(root / artifact), artifact, "", rules, links)
 
 
 def _walk(
-    base: Path, artifact: str, prefix: str, rules: Rules
+    base: str, artifact: str, prefix: str, rules: Rules, links: list[str] | None
 ) -> Iterator[tuple[str, os.stat_result]]:
-    with os.scandir(base / prefix if prefix else base) as it:
+    with os.scandir(f"{base}/{prefix}" if prefix else base) as it:
         entries = list(it)
     for entry in entries:
         rel = f"{prefix}{entry.name}"
+        if links is not None and entry.is_symlink():
+            links.append(rel)
         is_dir = entry.is_dir()  # follows a symlink
-        if rules.ignored(f"{artifact}/{rel}", is_dir):
+        if (rules.rules or entry.name in _DEFAULTS) and rules.ignored(f"{artifact}/{rel}", is_dir):
             continue
         if entry.name == IGNORE_FILE and not is_dir:
             parent, _, name = artifact.rpartition("/")
@@ -110,7 +117,7 @@ def _walk(
             )
         if is_dir:
             if not entry.is_symlink():  # DVC skips a symlink to a directory
-                yield from _walk(base, artifact, rel + "/", rules)
+                yield from _walk(base, artifact, rel + "/", rules, links)
             continue
         try:
             yield rel, entry.stat()
