@@ -368,6 +368,7 @@ class Workspace:
 
     def _save_file_records(self, art: Artifact, records: dict[str, Record]) -> None:
         atomic_write(self._files_path(art), marshal.dumps(records))
+        self._files_path(art).with_suffix(".json").unlink(missing_ok=True)  # an older cpv's record
 
     def _files_path(self, art: Artifact) -> Path:
         return self._state_path.with_name(f"files-{_sha(art.path.encode())[:12]}.marshal")
@@ -481,7 +482,8 @@ class Workspace:
     def locked(self, timeout: float = 600) -> Iterator[None]:
         """Serialise cpv operations on this repo across processes; re-entrant in a process.
 
-        Walks of the artifacts are forgotten when it is released (the operation is over)."""
+        Walks of the artifacts are forgotten when it is first taken (files may have changed
+        since a walk made outside it) and when it is released (the operation is over)."""
         from filelock import FileLock, Timeout
 
         self._state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -492,6 +494,8 @@ class Workspace:
             raise RepositoryError(
                 "another cpv operation holds this repo's lock", "wait for it to finish, then retry"
             ) from exc
+        if lock.lock_counter == 1:
+            self._scans.clear()
         try:
             yield
         finally:
@@ -550,14 +554,21 @@ class Workspace:
             size, _, mtime = stamp.partition(" ")
             if size.isdigit() and mtime.isdigit():  # a line cut short by a crash is skipped
                 record[md5] = (int(size), int(mtime))
+        if len(lines) > 2 * len(record) + 1000:  # mostly superseded lines: compact it
+            atomic_write(self._verified_path, self._lines(record).encode())
         return record
+
+    @staticmethod
+    def _lines(good: dict[str, tuple[int, int]]) -> str:
+        return "".join(f"{md5} {size} {mtime}\n" for md5, (size, mtime) in good.items())
 
     def _save_verified(self, good: dict[str, tuple[int, int]]) -> None:
         """Append ``good`` to the record: one write, whatever the size of the record."""
         if good:
             self._verified_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self._verified_path, "a", encoding="utf-8") as fh:
-                fh.write("".join(f"{md5} {size} {mtime}\n" for md5, (size, mtime) in good.items()))
+                fh.write(self._lines(good))
+            self._verified_path.with_suffix(".json").unlink(missing_ok=True)  # an older cpv's record
 
     def cache(self) -> Cache:
         """The repo's DVC cache, with ``cache.type`` and ``cache.shared`` from DVC's config
