@@ -9,7 +9,7 @@ from pathlib import Path
 from cpv_hooks.dvc.cache import Cache
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import GitError, ValidationError
-from cpv_hooks.heal import Healed, heal, version_tags
+from cpv_hooks.heal import Healed, heal
 from cpv_hooks.repo import (
     ZERO_SHA,
     Git,
@@ -28,7 +28,7 @@ from cpv_hooks.storage import (
     open_remote,
     upload,
 )
-from cpv_hooks.tagging import validate_pushed_tag
+from cpv_hooks.tagging import validate_pushed_tag, version_tags
 from cpv_hooks.versions import Kind, parse_tag
 
 

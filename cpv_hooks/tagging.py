@@ -31,6 +31,19 @@ if TYPE_CHECKING:  # pydantic is imported only when a tag is made or read
     from cpv_hooks.manifest import Manifest
 
 
+def version_tags(git: Git) -> list[tuple[str, str, str]]:
+    """(name, tag object, commit) of every cpv version tag (one git call)."""
+    out = git.run(
+        "for-each-ref", "refs/tags", "--format=%(refname:short) %(objectname) %(*objectname)"
+    )
+    found = []
+    for line in filter(None, out.split("\n")):
+        name, obj, *peeled = line.split()
+        if parse_tag(name):
+            found.append((name, obj, peeled[0] if peeled else obj))
+    return found
+
+
 def kinds_changed(git: Git, config: RepoConfig, commit: str) -> list[Kind]:
     """The kinds (model, data) whose tracked paths ``commit`` changed."""
     changed = git.changed_paths(commit)
