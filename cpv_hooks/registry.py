@@ -9,14 +9,16 @@ truth; :func:`reconcile` (each push, ``cpv registry rebuild``) brings the entrie
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cpv_hooks.dvc.safety import loads_json_limited
 from cpv_hooks.errors import CheckpointNotFoundError, ConfigError, CPVError, ValidationError
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
 VERSIONS = "cpv/versions"
 STAGES = "cpv/stages"  # one entry per stage event: <stage>.<N>.json
 SUMMARY = "summary.json"  # under cpv/: the model's row of `cpv registry list`
+LISTED = 20  # publishing more tags than this first lists the entries: equal ones are skipped
+_MD5_RE = re.compile(r"^[0-9a-f]{32}$")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Entries(Protocol):
@@ -47,6 +53,10 @@ class Entries(Protocol):
 
     def names(self) -> list[str]:
         """Every entry name."""
+
+    def digests(self) -> dict[str, str]:
+        """name -> md5 of its content, for the entries whose md5 a listing tells (S3's ETag
+        of a single-part upload); the others are left out."""
 
 
 @dataclass
@@ -72,6 +82,9 @@ class LocalEntries:
         if not self.base.is_dir():
             return []
         return sorted(p.name for p in self.base.iterdir() if p.name.endswith(".json"))
+
+    def digests(self) -> dict[str, str]:
+        return {}  # reading a local entry costs no more than a listing would
 
 
 @dataclass
@@ -99,20 +112,28 @@ class S3Entries:
         found = self.remote.get_or_none(self._key(name))
         return None if found is None else bytes(found["Body"].read())
 
-    def names(self) -> list[str]:
-        def listing() -> list[str]:
+    def _listing(self) -> dict[str, str]:
+        """name -> ETag of every entry (one request per 1,000)."""
+
+        def listing() -> dict[str, str]:
             pages = self.remote.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.remote.bucket, Prefix=f"{self.prefix}/"
             )
-            return [
-                o["Key"].rsplit("/", 1)[1]
+            return {
+                o["Key"].rsplit("/", 1)[1]: str(o.get("ETag", "")).strip('"')
                 for page in pages
                 for o in page.get("Contents", [])
                 if o["Key"].endswith(".json")
-            ]
+            }
 
-        names: list[str] = self.remote._call("registry listing", listing)
-        return names
+        found: dict[str, str] = self.remote._call("registry listing", listing)
+        return found
+
+    def names(self) -> list[str]:
+        return list(self._listing())
+
+    def digests(self) -> dict[str, str]:
+        return {n: tag for n, tag in self._listing().items() if _MD5_RE.match(tag)}
 
 
 def entries_of(remote: Remote, folder: str = VERSIONS) -> Entries:
@@ -128,6 +149,10 @@ def encode(entry: dict[str, Any]) -> bytes:
     return json.dumps(entry, indent=1, sort_keys=True).encode("utf-8")
 
 
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
 def decode(name: str, data: bytes) -> dict[str, Any] | None:
     """An entry, or None when it is not a registry entry (it is then left out)."""
     try:
@@ -139,14 +164,14 @@ def decode(name: str, data: bytes) -> dict[str, Any] | None:
     return entry
 
 
-def _manifest_entry(git: Git, tag: str) -> dict[str, Any] | None:
-    from cpv_hooks.tagging import read_manifest
+def _manifest_entries(git: Git, tags: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """tag -> its entry, from its manifest (one git call); unreadable ones are left out."""
+    from cpv_hooks.tagging import manifests_of
 
-    try:
-        manifest = read_manifest(git, tag).model_dump(by_alias=True)
-    except CPVError:
-        return None
-    return {**manifest, "deleted": False}
+    return {
+        tag: {**manifest.model_dump(by_alias=True), "deleted": False}
+        for tag, manifest in manifests_of(git, tags).items()
+    }
 
 
 def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[dict[str, Any]]:
@@ -154,40 +179,44 @@ def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[dict[s
 
     A tag whose entry exists for another commit keeps that entry (a teammate's, or one
     :func:`reconcile` will correct); one for the same commit is rewritten only if it was
-    marked deleted.
+    marked deleted. The conditional writes run in parallel.
     """
-    written = []
-    for tag in tags:
-        entry = _manifest_entry(git, tag)
-        if entry is None:
-            continue
-        name = f"{tag}.json"
+
+    def one(entry: dict[str, Any]) -> bool:
+        name = f"{entry['tag']}.json"
         if entries.create(name, encode(entry)):
-            written.append(entry)
-            continue
+            return True
         old = decode(name, entries.get(name) or b"")
         if old is not None and old.get("commit") == entry["commit"] and old.get("deleted"):
             entries.put(name, encode(entry))
-            written.append(entry)
-    return written
+            return True
+        return False
+
+    found = list(_manifest_entries(git, list(tags)).values())
+    same = entries.digests() if len(found) > LISTED else {}  # one listing for many tags
+    todo = [e for e in found if same.get(f"{e['tag']}.json") != _md5(encode(e))]
+    return [e for e, done in zip(todo, _parallel(one, todo), strict=True) if done]
+
+
+def _mark(entries: Entries, tags: Iterable[str], key: str, value: object) -> None:
+    """Set ``key`` in the entries of ``tags`` that lack it (in parallel)."""
+
+    def one(tag: str) -> None:
+        old = decode(f"{tag}.json", entries.get(f"{tag}.json") or b"")
+        if old is not None and not old.get(key):
+            entries.put(f"{tag}.json", encode({**old, key: value}))
+
+    _parallel(one, list(tags))
 
 
 def mark_deleted(entries: Entries, tags: Iterable[str]) -> None:
     """Mark the entries of ``tags`` deleted (their tag left the git remote)."""
-    for tag in tags:
-        name = f"{tag}.json"
-        old = decode(name, entries.get(name) or b"")
-        if old is not None and not old.get("deleted"):
-            entries.put(name, encode({**old, "deleted": True}))
+    _mark(entries, tags, "deleted", True)
 
 
 def mark_pruned(remote: Remote, tags: Iterable[str], note: str) -> None:
     """Mark the entries of ``tags`` pruned (a gc deleted their data): no listing shows them."""
-    entries = entries_of(remote)
-    for tag in tags:
-        old = decode(f"{tag}.json", entries.get(f"{tag}.json") or b"")
-        if old is not None and not old.get("pruned"):
-            entries.put(f"{tag}.json", encode({**old, "pruned": note}))
+    _mark(entries_of(remote), tags, "pruned", note)
     write_summary(remote)
 
 
@@ -212,18 +241,24 @@ def reconcile(
     """
     present = {n.removesuffix(".json") for n in entries.names()}
     check = sorted(present - set(skip) if full else present - set(on_remote) - set(skip))
-    for old in _parallel_get(entries, [f"{t}.json" for t in check]):
+    olds = _parallel_get(entries, [f"{t}.json" for t in check])
+    moved = [
+        str(o["tag"]) for o in olds if on_remote.get(str(o["tag"])) not in (None, o.get("commit"))
+    ]
+    fresh = _manifest_entries(git, moved)
+    writes: list[tuple[str, dict[str, Any]]] = []
+    for old in olds:
         tag = str(old["tag"])
         commit = on_remote.get(tag)
         if commit == old.get("commit"):
             if old.get("deleted"):
-                entries.put(f"{tag}.json", encode({**old, "deleted": False}))
+                writes.append((tag, {**old, "deleted": False}))
             continue
-        fresh = _manifest_entry(git, tag) if commit else None
-        if fresh is not None and fresh["commit"] == commit:
-            entries.put(f"{tag}.json", encode(fresh))
+        if tag in fresh and fresh[tag]["commit"] == commit:
+            writes.append((tag, fresh[tag]))
         elif not old.get("deleted"):
-            entries.put(f"{tag}.json", encode({**old, "deleted": True}))
+            writes.append((tag, {**old, "deleted": True}))
+    _parallel(lambda w: entries.put(f"{w[0]}.json", encode(w[1])), writes)
     local = set(git.tags())
     publish_tags(git, entries, [t for t in on_remote if t in local and t not in present])
 
@@ -315,7 +350,7 @@ def read_stage_events(entries: Entries) -> list[StageEvent]:
             last[stage] = (int(number), n)
     names = [n for _, n in last.values()]
     found = []
-    for n, data in zip(names, _parallel_map(entries.get, names), strict=True):
+    for n, data in zip(names, _parallel(entries.get, names), strict=True):
         stage, _, number = n.removesuffix(".json").rpartition(".")
         try:
             found.append(parse_event(f"stage/{stage}/{number}", (data or b"").decode()))
@@ -367,13 +402,16 @@ def decode_summary(data: bytes | None) -> dict[str, Any] | None:
     return row if isinstance(row, dict) and all(k in row for k in keys) else None
 
 
-def _parallel_map(fn: Callable[[str], bytes | None], names: list[str]) -> list[bytes | None]:
+def _parallel(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``fn`` over ``items``, 16 at a time (each one a request to the remote)."""
+    if len(items) <= 1:
+        return [fn(i) for i in items]
     with ThreadPoolExecutor(max_workers=16) as pool:
-        return list(pool.map(fn, names))
+        return list(pool.map(fn, items))
 
 
 def _parallel_get(entries: Entries, names: list[str]) -> list[dict[str, Any]]:
-    datas = _parallel_map(entries.get, names)
+    datas = _parallel(entries.get, names)
     return [e for n, d in zip(names, datas, strict=True) if d and (e := decode(n, d))]
 
 
