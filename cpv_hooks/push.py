@@ -10,6 +10,7 @@ from cpv_hooks.dvc.cache import Cache
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
 from cpv_hooks.errors import GitError, ValidationError
 from cpv_hooks.heal import Healed, heal
+from cpv_hooks.pushed import RemoteIndex
 from cpv_hooks.repo import (
     ZERO_SHA,
     Git,
@@ -184,13 +185,16 @@ def _upload(
     objects = sent = 0
     urls = []
     for remote, ptrs in by_remote(root, pointers, target):  # a pointer's own `remote:` first
-        files, dirs = cache.objects(ptrs)
+        index = RemoteIndex.open(git, remote)
+        files, dirs = index.split(cache, ptrs)  # what the index cannot vouch for
         need = missing_objects(remote, cache, files, dirs)
         sent += upload(remote, cache, need) if need else 0
-        if len(need) < len(files) + len(dirs):  # relied on objects already there
+        if index.vouched or len(need) < len(files) + len(dirs):  # relied on objects there
             from cpv_hooks.gc import guard_push  # gc reads pointers through this module
 
-            guard_push(remote, cache, files, dirs)
+            guard_push(remote, cache, files, dirs, index)
+        index.record(files + [d for d in dirs if cache.has(d.md5)])  # a listing: its files too
+        index.save()
         objects += len(need)
         urls.append(remote.url)
     return PushResult(len(commits), objects, sent, ", ".join(urls))
