@@ -28,15 +28,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from run import BIN, RESULTS, timed
+from transfer import isolated_env
+
+from cpv_hooks.storage import open_remote
 from cpv_hooks.testing import MotoServer, tagged_history
 
-BIN = Path(sys.executable).parent
-RESULTS = Path(__file__).parent / "results"
 BUCKET = "scale"
 SIZES = {
     "quick": {"tags": [250, 500, 1000, 2000], "files": 10_000},
@@ -53,12 +54,6 @@ def sh(
     return proc.stdout.decode()
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
@@ -73,18 +68,7 @@ class Scale:
 
     def __init__(self, work: Path) -> None:
         self.work = work
-        home = work / "home"
-        home.mkdir()
-        (home / ".gitconfig").write_text(
-            "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n"
-        )
-        os.environ.update({
-            "HOME": str(home), "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-            "GIT_CONFIG_NOSYSTEM": "1", "CPV_CONFIG_DIR": str(home / ".cpv"),
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "DVC_NO_ANALYTICS": "1",
-            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        })  # fmt: skip
+        os.environ.update(isolated_env(work))
         self.server = MotoServer().start()
         self.client = self.server.client()
         self.client.create_bucket(Bucket=BUCKET)
@@ -94,11 +78,14 @@ class Scale:
         sh("git", "init", "-q", "--bare", remote)
         return remote
 
-    def repo(self, name: str) -> Path:
-        """A cpv repo (S3 remote ``s3://scale/bench/<name>``) with its git remote origin."""
+    def repo(self, name: str, local: bool = False) -> Path:
+        """A cpv repo with its git remote origin and its DVC remote: ``s3://scale/bench/<name>``,
+        or with ``local`` a directory (cpv's costs without moto's)."""
+        where = ["--storage", "local"] if local else [
+            "--s3-bucket", BUCKET, "--s3-endpoint-url", self.server.endpoint
+        ]  # fmt: skip
         sh(BIN / "cpv", "init", "-t", "bench", "-m", name, "-r", self.work / name,
-           "--git-remote-url", self.bare(name), "--s3-bucket", BUCKET,
-           "--s3-endpoint-url", self.server.endpoint)  # fmt: skip
+           "--git-remote-url", self.bare(name), *where)  # fmt: skip
         return self.work / name
 
     def store(self, repo: Path, objects: dict[str, bytes]) -> None:
@@ -112,10 +99,18 @@ class Scale:
         with ThreadPoolExecutor(32) as pool:
             list(pool.map(put, objects.items()))
 
-    def tagged_history(self, repo: Path, count: int) -> None:
+    def tagged_history(self, repo: Path, count: int, local: bool = False) -> None:
         """``count`` versions, each a commit with a model of its own, already in the DVC
-        cache and on S3 (see ``testing.tagged_history``); then main is pushed to origin."""
-        self.store(repo, tagged_history(repo, 1, count))
+        cache and on the remote (see ``testing.tagged_history``); main pushed to origin."""
+        models = tagged_history(repo, 1, count)
+        if local:
+            remote = Path(open_remote(repo).url)
+            for digest, body in models.items():
+                path = remote / "files" / "md5" / digest[:2] / digest[2:]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(body)
+        else:
+            self.store(repo, models)
         sh(BIN / "cpv", "install", cwd=repo)  # model.bin as HEAD's pointer says
         sh("git", "push", "-q", "--no-follow-tags", "origin", "main", cwd=repo)  # scaffold data
 
@@ -123,14 +118,16 @@ class Scale:
         self.server.kill()
 
 
-def tags_case(scale: Scale, counts: list[int], reps: int) -> list[dict[str, Any]]:
+def tags_case(
+    scale: Scale, counts: list[int], reps: int, local: bool = False
+) -> list[dict[str, Any]]:
     """``git push --tags`` of N tags: first to origin (every registry entry is new), then to
     new git remotes (mirrors: data and entries already there), with the pushed-objects
     index and without it (one listing of the remote's objects)."""
     rows = []
     for count in counts:
-        repo = scale.repo(f"tags-{count}")
-        scale.tagged_history(repo, count)
+        repo = scale.repo(f"tags-{count}", local)
+        scale.tagged_history(repo, count, local)
         first = timed(lambda r=repo: sh("git", "push", "-q", "--tags", "origin", cwd=r))
         times: dict[str, list[float]] = {"index": [], "no index": []}
         for rep in range(reps):
@@ -145,7 +142,7 @@ def tags_case(scale: Scale, counts: list[int], reps: int) -> list[dict[str, Any]
                 listed = sh("git", "for-each-ref", "refs/tags", cwd=mirror).count("\n")
                 assert listed == count, f"{mirror} got {listed} tags of {count}"
         row = {
-            "case": f"git push --tags, {count} tags",
+            "case": f"git push --tags, {count} tags" + (" (directory remote)" if local else ""),
             "tags": count,
             "first_push_s": first,
             "mirror_s": statistics.median(times["index"]),
@@ -217,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", action="store_true", help="100,000-file data/")
     parser.add_argument("--tags", type=int, action="append", help="these tag counts only")
     parser.add_argument("--files", type=int, help="files in data/ for the noop case")
+    parser.add_argument("--local", action="store_true", help="tags: a directory remote, not S3")
     parser.add_argument("--case", choices=["tags", "noop"], action="append")
     parser.add_argument("--reps", type=int, default=3, help="timed runs per size (default 3)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (profiling)")
@@ -229,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cases = args.case or ["tags", "noop"]
         if "tags" in cases:
-            rows += tags_case(scale, args.tags or sizes["tags"], args.reps)
+            rows += tags_case(scale, args.tags or sizes["tags"], args.reps, args.local)
         if "noop" in cases:
             rows += noop_case(scale, args.files or sizes["files"], args.reps)
     finally:

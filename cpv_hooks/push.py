@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cpv_hooks.dvc.cache import Cache
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
-from cpv_hooks.errors import GitError, ValidationError
+from cpv_hooks.errors import ConfigError, GitError, ValidationError
 from cpv_hooks.heal import Healed, heal
 from cpv_hooks.pushed import RemoteIndex
 from cpv_hooks.repo import (
@@ -167,6 +168,9 @@ def publish(
     check_tags(git, config, updates, remote_name)
     commits = commits_to_publish(git, updates, remote_name)
     check_held_back_tags(git, commits, updates, remote_name)
+    if target is None:
+        with suppress(ConfigError):  # none: the upload says so if data needs one
+            target = open_remote(root)  # one client for the upload and the registry
     result = _upload(root, git, config, commits, target)
     if config.dvc_artifacts:
         result.warnings = record(git, config, updates, remote_name, target, notify)
@@ -214,7 +218,6 @@ def record(
     The other entries are reconciled with the git remote when it is ``origin`` only: a push
     to a mirror must not mark the versions it lacks as deleted.
     """
-    from cpv_hooks.errors import ConfigError
     from cpv_hooks.registry import record_push
 
     tags = {

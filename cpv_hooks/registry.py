@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 VERSIONS = "cpv/versions"
 STAGES = "cpv/stages"  # one entry per stage event: <stage>.<N>.json
 SUMMARY = "summary.json"  # under cpv/: the model's row of `cpv registry list`
-LISTED = 20  # publishing more tags than this first lists the entries: equal ones are skipped
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 T = TypeVar("T")
 R = TypeVar("R")
@@ -89,16 +88,28 @@ class LocalEntries:
 
 @dataclass
 class S3Entries:
-    """Entries under an S3 prefix; ``create`` is a conditional put (``If-None-Match: *``)."""
+    """Entries under an S3 prefix; ``create`` is a conditional put (``If-None-Match: *``).
+
+    The prefix is listed once per object (one push, one command), then kept up to date with
+    this object's own writes.
+    """
 
     remote: S3Remote
     prefix: str
+    _listed: dict[str, str] | None = field(default=None, init=False, repr=False)
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}/{name}"
 
+    def _wrote(self, name: str, data: bytes) -> None:
+        if self._listed is not None:
+            self._listed[name] = _md5(data)
+
     def create(self, name: str, data: bytes) -> bool:
-        return self.remote.put_once(self._key(name), data)
+        made = self.remote.put_once(self._key(name), data)
+        if made:
+            self._wrote(name, data)
+        return made
 
     def put(self, name: str, data: bytes) -> None:
         self.remote._call(
@@ -107,13 +118,16 @@ class S3Entries:
                 Bucket=self.remote.bucket, Key=self._key(name), Body=data
             ),
         )
+        self._wrote(name, data)
 
     def get(self, name: str) -> bytes | None:
         found = self.remote.get_or_none(self._key(name))
         return None if found is None else bytes(found["Body"].read())
 
     def _listing(self) -> dict[str, str]:
-        """name -> ETag of every entry (one request per 1,000)."""
+        """name -> ETag of every entry (one request per 1,000, the first time)."""
+        if self._listed is not None:
+            return self._listed
 
         def listing() -> dict[str, str]:
             pages = self.remote.client.get_paginator("list_objects_v2").paginate(
@@ -126,8 +140,8 @@ class S3Entries:
                 if o["Key"].endswith(".json")
             }
 
-        found: dict[str, str] = self.remote._call("registry listing", listing)
-        return found
+        self._listed = self.remote._call("registry listing", listing)
+        return self._listed
 
     def names(self) -> list[str]:
         return list(self._listing())
@@ -179,7 +193,8 @@ def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[dict[s
 
     A tag whose entry exists for another commit keeps that entry (a teammate's, or one
     :func:`reconcile` will correct); one for the same commit is rewritten only if it was
-    marked deleted. The conditional writes run in parallel.
+    marked deleted. One already stored byte for byte (its md5 in the listing) is left alone;
+    the conditional writes run in parallel.
     """
 
     def one(entry: dict[str, Any]) -> bool:
@@ -193,7 +208,7 @@ def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[dict[s
         return False
 
     found = list(_manifest_entries(git, list(tags)).values())
-    same = entries.digests() if len(found) > LISTED else {}  # one listing for many tags
+    same = entries.digests() if found else {}  # stored byte for byte already: nothing to do
     todo = [e for e in found if same.get(f"{e['tag']}.json") != _md5(encode(e))]
     return [e for e, done in zip(todo, _parallel(one, todo), strict=True) if done]
 
@@ -313,17 +328,18 @@ def record_push(
     if git_remote is not None:
         on_remote = remote_versions(git, git_remote)
         reconcile(git, entries, on_remote, skip=versions, full=bool(versions))
-    write_summary(remote)
+    write_summary(remote, entries)
     return notify(name, written, announce) if written else []
 
 
-def write_summary(remote: Remote) -> None:
-    """Store the model's ``cpv/summary.json`` (what ``registry list`` reads in one GET).
+def write_summary(remote: Remote, entries: Entries | None = None) -> None:
+    """Store the model's ``cpv/summary.json`` (what ``registry list`` reads in one GET), from
+    ``entries`` (the model's versions, as already listed) or a new listing.
 
     Last writer wins: a push racing another may store a view a moment old, which the next
     push or ``cpv registry rebuild`` corrects.
     """
-    row = summarize(entries_of(remote), entries_of(remote, STAGES))
+    row = summarize(entries or entries_of(remote), entries_of(remote, STAGES))
     entries_of(remote, "cpv").put(SUMMARY, encode(row))
 
 
