@@ -116,6 +116,12 @@ class Workspace:
         data = self.pointer_bytes(art)
         return None if data is None else parse_pointer(data, art.pointer)
 
+    def pointer_moved(self, art: Artifact) -> bool:
+        """True when the pointer is not the one cpv last left the artifact with (no walk)."""
+        rec = self.state.get(art.path)
+        ptr = self.pointer_bytes(art)
+        return rec is not None and ptr is not None and rec["ptr"] != _sha(ptr)
+
     def matches_pointer(self, art: Artifact) -> bool:
         """True when the record says the artifact is exactly what its pointer names."""
         rec = self.state.get(art.path)
