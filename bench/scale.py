@@ -129,6 +129,7 @@ def tags_case(
         repo = scale.repo(f"tags-{count}", local)
         scale.tagged_history(repo, count, local)
         first = timed(lambda r=repo: sh("git", "push", "-q", "--tags", "origin", cwd=r))
+        verify = timed(lambda r=repo: sh(BIN / "cpv-hook", "verify-remote", cwd=r))
         times: dict[str, list[float]] = {"index": [], "no index": []}
         for rep in range(reps):
             for variant in times:
@@ -145,14 +146,15 @@ def tags_case(
             "case": f"git push --tags, {count} tags" + (" (directory remote)" if local else ""),
             "tags": count,
             "first_push_s": first,
+            "verify_remote_s": verify,
             "mirror_s": statistics.median(times["index"]),
             "mirror_no_index_s": statistics.median(times["no index"]),
             "times": times,
         }
         rows.append(row)
-        print(f"{row['case']:<34} first (new entries) {first:6.2f} s   mirror "
-              f"{row['mirror_s']:6.2f} s   mirror without index {row['mirror_no_index_s']:6.2f} s",
-              flush=True)  # fmt: skip
+        print(f"{row['case']:<34} first (new entries) {first:6.2f} s   verify-remote "
+              f"{verify:6.2f} s   mirror {row['mirror_s']:6.2f} s   mirror without index "
+              f"{row['mirror_no_index_s']:6.2f} s", flush=True)  # fmt: skip
     return rows
 
 

@@ -34,6 +34,7 @@ VERSIONS = "cpv/versions"
 STAGES = "cpv/stages"  # one entry per stage event: <stage>.<N>.json
 SUMMARY = "summary.json"  # under cpv/: the model's row of `cpv registry list`
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
+CHUNK = 1000  # tags whose manifests are read (and entries written) at a time
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -207,10 +208,14 @@ def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[dict[s
             return True
         return False
 
-    found = list(_manifest_entries(git, list(tags)).values())
-    same = entries.digests() if found else {}  # stored byte for byte already: nothing to do
-    todo = [e for e in found if same.get(f"{e['tag']}.json") != _md5(encode(e))]
-    return [e for e, done in zip(todo, _parallel(one, todo), strict=True) if done]
+    tags = list(tags)
+    same = entries.digests() if tags else {}  # stored byte for byte already: nothing to do
+    written = []
+    for start in range(0, len(tags), CHUNK):  # memory stays bounded with 100,000 tags
+        found = _manifest_entries(git, tags[start : start + CHUNK]).values()
+        todo = [e for e in found if same.get(f"{e['tag']}.json") != _md5(encode(e))]
+        written += [e for e, done in zip(todo, _parallel(one, todo), strict=True) if done]
+    return written
 
 
 def _mark(entries: Entries, tags: Iterable[str], key: str, value: object) -> None:
