@@ -14,7 +14,9 @@ Safety rules (README "Storage and cleanup", docs/RELIABILITY.md):
   candidates; pointers with a ``remote:`` of another remote do not count for this one and a
   ``remote:`` that cannot be resolved counts as this one (kept);
 - one gc at a time per remote: a lock object ``cpv/gc.lock`` on the remote; a push that
-  relies on objects already there checks them and the lock before its refs go (guard_push).
+  relies on objects already there checks them and the lock before its refs go (guard_push);
+- before deleting, and again after, gc replaces the remote's marker ``cpv/gc.generation``,
+  which drops every clone's pushed-objects index (pushed.py); listings go before files.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from cpv_hooks.fsutil import remove
 from cpv_hooks.manifest import Manifest, parse_manifest
 from cpv_hooks.pruned import NOTES_REF, Mark, add_marks, marks
 from cpv_hooks.push import advertised_refs, pointers_at
+from cpv_hooks.pushed import STALE_LOCK, RemoteIndex, bump_generation
 from cpv_hooks.repo import Git, Retention, load_repo_config
 from cpv_hooks.storage import (
     LocalRemote,
@@ -53,7 +56,6 @@ from cpv_hooks.versions import KINDS, parse_tag
 GC_NAMESPACE = "refs/cpv-gc"
 LOCK_KEY = "cpv/gc.lock"
 DEFAULT_GRACE = timedelta(hours=24)
-STALE_LOCK = timedelta(hours=2)
 DELETE_BATCH = 1000  # S3 DeleteObjects takes at most 1000 keys a call
 _KEY_RE = re.compile(r"(?:^|/)files/md5/([0-9a-f]{2})/([0-9a-f]{30}(?:\.dir)?)$")
 
@@ -490,13 +492,22 @@ def lock_holder(remote: Remote) -> bytes | None:
     return bytes(held["Body"].read())
 
 
-def guard_push(remote: Remote, cache: Cache, files: list[Obj], dirs: list[Obj]) -> None:
+def guard_push(
+    remote: Remote, cache: Cache, files: list[Obj], dirs: list[Obj], index: RemoteIndex
+) -> None:
     """What a push checks after its uploads, before git sends its refs.
 
     The objects it found on the remote (and did not upload) must still be there: a gc that
-    ran meanwhile did not see the refs yet. Then no gc may be running: one that starts later
-    lists the remote's refs again just before it deletes.
+    ran meanwhile did not see the refs yet. Those its index vouched for are, when the
+    remote's gc generation is still the one the index was read at (a gc that deletes
+    changes it first). Then no gc may be running: one that starts later lists the remote's
+    refs again just before it deletes.
     """
+    if index.vouched and not index.unchanged():
+        raise StorageError(
+            f"a gc deleted objects on {remote.url} while this push ran",
+            "run the same git push again: it checks every object on the remote",
+        )
     gone = missing_objects(remote, cache, files, dirs)
     if gone:
         raise StorageError(
@@ -569,7 +580,9 @@ def collect(
 
                 when = datetime.now(timezone.utc).date().isoformat()
                 mark_pruned(remote, pruned, f"{when} by {_holder()['who']}")
-            delete_objects(remote, delete)
+            bump_generation(remote, deleting=True)  # every clone's index of it is dropped
+            delete_objects(remote, sorted(delete, key=lambda o: not o.md5.endswith(".dir")))
+            bump_generation(remote, deleting=False)
         report.applied = apply
         return report
 

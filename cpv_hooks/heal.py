@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cpv_hooks.errors import ValidationError
 from cpv_hooks.repo import REPO_CONFIG, Git, before_adoption, configs_at, load_repo_config
-from cpv_hooks.tagging import tag_commit
+from cpv_hooks.tagging import tag_commit, version_tags
 from cpv_hooks.versions import KINDS, Directive, Kind, parse_tag
 
 _SIZE_RE = re.compile(rb"^\s*size:\s*(\d+)", re.MULTILINE)
@@ -30,19 +30,6 @@ class Healed:
     tag: str
     commit: str
     subject: str
-
-
-def version_tags(git: Git) -> list[tuple[str, str, str]]:
-    """(name, tag object, commit) of every cpv version tag (one git call)."""
-    out = git.run(
-        "for-each-ref", "refs/tags", "--format=%(refname:short) %(objectname) %(*objectname)"
-    )
-    found = []
-    for line in filter(None, out.split("\n")):
-        name, obj, *peeled = line.split()
-        if parse_tag(name):
-            found.append((name, obj, peeled[0] if peeled else obj))
-    return found
 
 
 def tags_by_commit(git: Git) -> dict[str, list[str]]:

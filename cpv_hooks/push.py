@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cpv_hooks.dvc.cache import Cache
 from cpv_hooks.dvc.pointers import Pointer, parse_pointer
-from cpv_hooks.errors import GitError, ValidationError
-from cpv_hooks.heal import Healed, heal, version_tags
+from cpv_hooks.errors import ConfigError, GitError, ValidationError
+from cpv_hooks.heal import Healed, heal
+from cpv_hooks.pushed import RemoteIndex
 from cpv_hooks.repo import (
     ZERO_SHA,
     Git,
@@ -28,7 +30,7 @@ from cpv_hooks.storage import (
     open_remote,
     upload,
 )
-from cpv_hooks.tagging import validate_pushed_tag
+from cpv_hooks.tagging import validate_pushed_tags, version_tags
 from cpv_hooks.versions import Kind, parse_tag
 
 
@@ -58,32 +60,35 @@ class PushResult:
     warnings: list[str] = field(default_factory=list)  # failed notifications
 
 
-def before_adopted(git: Git, config: RepoConfig, obj: str) -> bool:
-    """True when ``obj`` (a commit or tag) is in the history an adopted repo had."""
-    return any(
-        git.ok("merge-base", "--is-ancestor", f"{obj}^{{commit}}", a)
-        for a in before_adoption(git, config)
-    )
+def adopted_history(git: Git, config: RepoConfig) -> set[str]:
+    """Every commit of the history an adopted repo had (none for a repo cpv made)."""
+    tips = before_adoption(git, config)
+    return set(git.rev_list(tips)) if tips else set()
+
+
+def _tag_name(up: RefUpdate) -> str | None:
+    """The tag a ref line pushes (not deletes), or None."""
+    if up.local_sha == ZERO_SHA or not up.remote_ref.startswith("refs/tags/"):
+        return None
+    return up.remote_ref[len("refs/tags/") :]
 
 
 def commits_to_publish(git: Git, updates: Iterable[RefUpdate], remote: str) -> list[str]:
     """Every commit whose data the remote must hold after this push."""
+    updates = [up for up in updates if up.local_sha != ZERO_SHA]
     commits: dict[str, None] = {}
     config = load_repo_config(git.root)
     adopted = before_adoption(git, config)
+    tips = git.peel(up.local_sha for up in updates)
+    known = git.peel(up.remote_sha for up in updates if up.remote_sha != ZERO_SHA)
+    tagged = [tips[up.local_sha] for up in updates if _tag_name(up) and up.local_sha in tips]
+    old = adopted_history(git, config) if adopted and tagged else set()
+    commits.update(dict.fromkeys(c for c in tagged if c not in old))  # else DVC's data, as it was
     for up in updates:
-        if up.local_sha == ZERO_SHA:
+        if _tag_name(up) or up.local_sha not in tips:
             continue
-        tip = git.run("rev-parse", f"{up.local_sha}^{{commit}}")
-        if up.remote_ref.startswith("refs/tags/"):
-            if not before_adopted(git, config, tip):  # else DVC's data, as it was
-                commits[tip] = None
-            continue
-        known = up.remote_sha != ZERO_SHA and git.ok(
-            "cat-file", "-e", f"{up.remote_sha}^{{commit}}"
-        )
-        exclude = [up.remote_sha] if known else [f"--remotes={remote}"]
-        commits.update(dict.fromkeys(git.rev_list([tip], [*exclude, *adopted])))
+        exclude = [up.remote_sha] if up.remote_sha in known else [f"--remotes={remote}"]
+        commits.update(dict.fromkeys(git.rev_list([tips[up.local_sha]], [*exclude, *adopted])))
     return list(commits)
 
 
@@ -99,18 +104,23 @@ def pointers_at(git: Git, commits: list[str], kind: Kind | None = None) -> list[
 
 def check_tags(git: Git, config: RepoConfig, updates: Iterable[RefUpdate], remote: str) -> None:
     """Refuse the push when a pushed cpv tag is malformed, lightweight, taken or not increasing."""
-    for up in updates:
-        if up.local_sha == ZERO_SHA or not up.remote_ref.startswith("refs/tags/"):
-            continue
-        name = up.remote_ref[len("refs/tags/") :]
-        if name in config.legacy_tags and before_adopted(git, config, up.local_sha):
+    tags = [(name, up) for up in updates if (name := _tag_name(up))]
+    legacy = [up.local_sha for name, up in tags if name in config.legacy_tags]
+    old = adopted_history(git, config) if legacy else set()
+    peeled = git.peel(legacy) if old else {}
+    others = []
+    for name, up in tags:
+        if name in config.legacy_tags and peeled.get(up.local_sha) in old:
             continue  # made before the repo was adopted: pushed as it is
         if parse_stage_tag(name):
             problem = validate_pushed_stage(git, name, up.local_sha, up.remote_sha)
+            if problem:
+                raise ValidationError(problem)
         else:
-            problem = validate_pushed_tag(git, config, name, up.local_sha, up.remote_sha, remote)
-        if problem:
-            raise ValidationError(problem)
+            others.append((name, up.local_sha, up.remote_sha))
+    problem = validate_pushed_tags(git, config, others, remote)
+    if problem:
+        raise ValidationError(problem)
 
 
 def check_held_back_tags(
@@ -130,7 +140,8 @@ def check_held_back_tags(
                 tagged[name] = obj
     if not tagged:
         return
-    out = git.run("ls-remote", "--tags", remote, *(f"refs/tags/{t}" for t in tagged))
+    few = [f"refs/tags/{t}" for t in tagged] if len(tagged) <= 100 else []  # argv stays short
+    out = git.run("ls-remote", "--tags", remote, *few)
     for line in out.split("\n"):
         if not line:
             continue
@@ -157,6 +168,9 @@ def publish(
     check_tags(git, config, updates, remote_name)
     commits = commits_to_publish(git, updates, remote_name)
     check_held_back_tags(git, commits, updates, remote_name)
+    if target is None:
+        with suppress(ConfigError):  # none: the upload says so if data needs one
+            target = open_remote(root)  # one client for the upload and the registry
     result = _upload(root, git, config, commits, target)
     if config.dvc_artifacts:
         result.warnings = record(git, config, updates, remote_name, target, notify)
@@ -175,13 +189,16 @@ def _upload(
     objects = sent = 0
     urls = []
     for remote, ptrs in by_remote(root, pointers, target):  # a pointer's own `remote:` first
-        files, dirs = cache.objects(ptrs)
+        index = RemoteIndex.open(git, remote)
+        files, dirs = index.split(cache, ptrs)  # what the index cannot vouch for
         need = missing_objects(remote, cache, files, dirs)
         sent += upload(remote, cache, need) if need else 0
-        if len(need) < len(files) + len(dirs):  # relied on objects already there
+        if index.vouched or len(need) < len(files) + len(dirs):  # relied on objects there
             from cpv_hooks.gc import guard_push  # gc reads pointers through this module
 
-            guard_push(remote, cache, files, dirs)
+            guard_push(remote, cache, files, dirs, index)
+        index.record(files + [d for d in dirs if cache.has(d.md5)])  # a listing: its files too
+        index.save()
         objects += len(need)
         urls.append(remote.url)
     return PushResult(len(commits), objects, sent, ", ".join(urls))
@@ -201,7 +218,6 @@ def record(
     The other entries are reconciled with the git remote when it is ``origin`` only: a push
     to a mirror must not mark the versions it lacks as deleted.
     """
-    from cpv_hooks.errors import ConfigError
     from cpv_hooks.registry import record_push
 
     tags = {
@@ -233,11 +249,10 @@ def heal_pushed(
         for u in updates
         if u.local_sha != ZERO_SHA and not u.remote_ref.startswith("refs/tags/")
     ]
-    known = [
-        u.remote_sha
-        for u in updates
-        if u.remote_sha != ZERO_SHA and git.ok("cat-file", "-e", f"{u.remote_sha}^{{commit}}")
-    ]
+    if not tips:
+        return []
+    present = git.peel(u.remote_sha for u in updates if u.remote_sha != ZERO_SHA)
+    known = [u.remote_sha for u in updates if u.remote_sha in present]
 
     def taken() -> list[str]:
         refs = advertised if advertised is not None else advertised_refs(git, remote, "--tags")
@@ -269,7 +284,8 @@ def push_branch(root: Path, remote: str, branch: str, notify: bool | None = None
     heal_pushed(root, [update], remote, advertised)
     merged = git.run("tag", "--merged", head).split("\n")
     tags = [t for t in merged if parse_tag(t) and f"refs/tags/{t}" not in advertised]
-    tag_shas = git.run("rev-parse", *(f"refs/tags/{t}" for t in tags)).split() if tags else []
+    found = git.object_info([f"refs/tags/{t}" for t in tags])
+    tag_shas = [found[f"refs/tags/{t}"][0] for t in tags]
     updates = [update] + [
         RefUpdate(f"refs/tags/{t}", sha, f"refs/tags/{t}", ZERO_SHA)
         for t, sha in zip(tags, tag_shas, strict=True)
@@ -300,11 +316,7 @@ def verify_remote(root: Path) -> list[str]:
     """What the remote lacks for HEAD and every version tag ("<path>@<commit>: <md5>")."""
     git = Git(root)
     commits = dict.fromkeys([git.run("rev-parse", "HEAD")])
-    tags = [t for t in git.tags() if parse_tag(t)]
-    if tags:
-        commits.update(
-            dict.fromkeys(git.run("rev-parse", *(f"{t}^{{commit}}" for t in tags)).split("\n"))
-        )
+    commits.update(dict.fromkeys(commit for _, _, commit in version_tags(git)))
     specs = pointer_specs(git, list(commits))
     cache = Cache(cache_dir(root))
     where: dict[str, str] = {}

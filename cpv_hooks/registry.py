@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cpv_hooks.dvc.safety import loads_json_limited
 from cpv_hooks.errors import CheckpointNotFoundError, ConfigError, CPVError, ValidationError
@@ -34,6 +35,10 @@ VERSIONS = "cpv/versions"
 STAGES = "cpv/stages"  # one entry per stage event: <stage>.<N>.json
 SUMMARY = "summary.json"  # under cpv/: the model's row of `cpv registry list`
 INDEX = "index.json"  # under cpv/: every entry and its md5, what `registry versions` reads
+_MD5_RE = re.compile(r"^[0-9a-f]{32}$")
+CHUNK = 1000  # tags whose manifests are read (and entries written) at a time
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Entries(Protocol):
@@ -50,6 +55,10 @@ class Entries(Protocol):
 
     def names(self) -> list[str]:
         """Every entry name."""
+
+    def digests(self) -> dict[str, str]:
+        """name -> md5 of its content, for the entries whose md5 a listing tells (S3's ETag
+        of a single-part upload); the others are left out."""
 
 
 @dataclass
@@ -76,19 +85,34 @@ class LocalEntries:
             return []
         return sorted(p.name for p in self.base.iterdir() if p.name.endswith(".json"))
 
+    def digests(self) -> dict[str, str]:
+        return {}  # reading a local entry costs no more than a listing would
+
 
 @dataclass
 class S3Entries:
-    """Entries under an S3 prefix; ``create`` is a conditional put (``If-None-Match: *``)."""
+    """Entries under an S3 prefix; ``create`` is a conditional put (``If-None-Match: *``).
+
+    The prefix is listed once per object (one push, one command), then kept up to date with
+    this object's own writes.
+    """
 
     remote: S3Remote
     prefix: str
+    _listed: dict[str, str] | None = field(default=None, init=False, repr=False)
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}/{name}"
 
+    def _wrote(self, name: str, data: bytes) -> None:
+        if self._listed is not None:
+            self._listed[name] = _md5(data)
+
     def create(self, name: str, data: bytes) -> bool:
-        return self.remote.put_once(self._key(name), data)
+        made = self.remote.put_once(self._key(name), data)
+        if made:
+            self._wrote(name, data)
+        return made
 
     def put(self, name: str, data: bytes) -> None:
         self.remote._call(
@@ -97,30 +121,36 @@ class S3Entries:
                 Bucket=self.remote.bucket, Key=self._key(name), Body=data
             ),
         )
+        self._wrote(name, data)
 
     def get(self, name: str) -> bytes | None:
         found = self.remote.get_or_none(self._key(name))
         return None if found is None else bytes(found["Body"].read())
 
-    def names(self) -> list[str]:
-        return list(self.etags())
-
-    def etags(self) -> dict[str, str]:
-        """Every entry name and its ETag (the md5 of the bytes of a plain PUT), one listing."""
+    def _listing(self) -> dict[str, str]:
+        """name -> ETag of every entry (one request per 1,000, the first time)."""
+        if self._listed is not None:
+            return self._listed
 
         def listing() -> dict[str, str]:
             pages = self.remote.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.remote.bucket, Prefix=f"{self.prefix}/"
             )
             return {
-                o["Key"].rsplit("/", 1)[1]: str(o.get("ETag", ""))
+                o["Key"].rsplit("/", 1)[1]: str(o.get("ETag", "")).strip('"')
                 for page in pages
                 for o in page.get("Contents", [])
                 if o["Key"].endswith(".json")
             }
 
-        found: dict[str, str] = self.remote._call("registry listing", listing)
-        return found
+        self._listed = self.remote._call("registry listing", listing)
+        return self._listed
+
+    def names(self) -> list[str]:
+        return list(self._listing())
+
+    def digests(self) -> dict[str, str]:
+        return {n: tag for n, tag in self._listing().items() if _MD5_RE.match(tag)}
 
 
 def entries_of(remote: Remote, folder: str = VERSIONS) -> Entries:
@@ -136,6 +166,10 @@ def encode(entry: dict[str, Any]) -> bytes:
     return json.dumps(entry, indent=1, sort_keys=True).encode("utf-8")
 
 
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
 def decode(name: str, data: bytes) -> dict[str, Any] | None:
     """An entry, or None when it is not a registry entry (it is then left out)."""
     try:
@@ -147,14 +181,14 @@ def decode(name: str, data: bytes) -> dict[str, Any] | None:
     return entry
 
 
-def _manifest_entry(git: Git, tag: str) -> dict[str, Any] | None:
-    from cpv_hooks.tagging import read_manifest
+def _manifest_entries(git: Git, tags: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """tag -> its entry, from its manifest (one git call); unreadable ones are left out."""
+    from cpv_hooks.tagging import manifests_of
 
-    try:
-        manifest = read_manifest(git, tag).model_dump(by_alias=True)
-    except CPVError:
-        return None
-    return {**manifest, "deleted": False}
+    return {
+        tag: {**manifest.model_dump(by_alias=True), "deleted": False}
+        for tag, manifest in manifests_of(git, tags).items()
+    }
 
 
 def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[dict[str, Any]]:
@@ -162,40 +196,49 @@ def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[dict[s
 
     A tag whose entry exists for another commit keeps that entry (a teammate's, or one
     :func:`reconcile` will correct); one for the same commit is rewritten only if it was
-    marked deleted.
+    marked deleted. One already stored byte for byte (its md5 in the listing) is left alone;
+    the conditional writes run in parallel.
     """
-    written = []
-    for tag in tags:
-        entry = _manifest_entry(git, tag)
-        if entry is None:
-            continue
-        name = f"{tag}.json"
+
+    def one(entry: dict[str, Any]) -> bool:
+        name = f"{entry['tag']}.json"
         if entries.create(name, encode(entry)):
-            written.append(entry)
-            continue
+            return True
         old = decode(name, entries.get(name) or b"")
         if old is not None and old.get("commit") == entry["commit"] and old.get("deleted"):
             entries.put(name, encode(entry))
-            written.append(entry)
+            return True
+        return False
+
+    tags = list(tags)
+    same = entries.digests() if tags else {}  # stored byte for byte already: nothing to do
+    written = []
+    for start in range(0, len(tags), CHUNK):  # memory stays bounded with 100,000 tags
+        found = _manifest_entries(git, tags[start : start + CHUNK]).values()
+        todo = [e for e in found if same.get(f"{e['tag']}.json") != _md5(encode(e))]
+        written += [e for e, done in zip(todo, _parallel(one, todo), strict=True) if done]
     return written
+
+
+def _mark(entries: Entries, tags: Iterable[str], key: str, value: object) -> None:
+    """Set ``key`` in the entries of ``tags`` that lack it (in parallel)."""
+
+    def one(tag: str) -> None:
+        old = decode(f"{tag}.json", entries.get(f"{tag}.json") or b"")
+        if old is not None and not old.get(key):
+            entries.put(f"{tag}.json", encode({**old, key: value}))
+
+    _parallel(one, list(tags))
 
 
 def mark_deleted(entries: Entries, tags: Iterable[str]) -> None:
     """Mark the entries of ``tags`` deleted (their tag left the git remote)."""
-    for tag in tags:
-        name = f"{tag}.json"
-        old = decode(name, entries.get(name) or b"")
-        if old is not None and not old.get("deleted"):
-            entries.put(name, encode({**old, "deleted": True}))
+    _mark(entries, tags, "deleted", True)
 
 
 def mark_pruned(remote: Remote, tags: Iterable[str], note: str) -> None:
     """Mark the entries of ``tags`` pruned (a gc deleted their data): no listing shows them."""
-    entries = entries_of(remote)
-    for tag in tags:
-        old = decode(f"{tag}.json", entries.get(f"{tag}.json") or b"")
-        if old is not None and not old.get("pruned"):
-            entries.put(f"{tag}.json", encode({**old, "pruned": note}))
+    _mark(entries_of(remote), tags, "pruned", note)
     write_summary(remote)
 
 
@@ -220,18 +263,24 @@ def reconcile(
     """
     present = {n.removesuffix(".json") for n in entries.names()}
     check = sorted(present - set(skip) if full else present - set(on_remote) - set(skip))
-    for old in _parallel_get(entries, [f"{t}.json" for t in check]):
+    olds = _parallel_get(entries, [f"{t}.json" for t in check])
+    moved = [
+        str(o["tag"]) for o in olds if on_remote.get(str(o["tag"])) not in (None, o.get("commit"))
+    ]
+    fresh = _manifest_entries(git, moved)
+    writes: list[tuple[str, dict[str, Any]]] = []
+    for old in olds:
         tag = str(old["tag"])
         commit = on_remote.get(tag)
         if commit == old.get("commit"):
             if old.get("deleted"):
-                entries.put(f"{tag}.json", encode({**old, "deleted": False}))
+                writes.append((tag, {**old, "deleted": False}))
             continue
-        fresh = _manifest_entry(git, tag) if commit else None
-        if fresh is not None and fresh["commit"] == commit:
-            entries.put(f"{tag}.json", encode(fresh))
+        if tag in fresh and fresh[tag]["commit"] == commit:
+            writes.append((tag, fresh[tag]))
         elif not old.get("deleted"):
-            entries.put(f"{tag}.json", encode({**old, "deleted": True}))
+            writes.append((tag, {**old, "deleted": True}))
+    _parallel(lambda w: entries.put(f"{w[0]}.json", encode(w[1])), writes)
     local = set(git.tags())
     publish_tags(git, entries, [t for t in on_remote if t in local and t not in present])
 
@@ -286,17 +335,18 @@ def record_push(
     if git_remote is not None:
         on_remote = remote_versions(git, git_remote)
         reconcile(git, entries, on_remote, skip=versions, full=bool(versions))
-    write_summary(remote)
+    write_summary(remote, entries)
     return notify(name, written, announce) if written else []
 
 
-def write_summary(remote: Remote) -> None:
-    """Store the model's ``cpv/summary.json`` (what ``registry list`` reads in one GET).
+def write_summary(remote: Remote, entries: Entries | None = None) -> None:
+    """Store the model's ``cpv/summary.json`` (what ``registry list`` reads in one GET), from
+    ``entries`` (the model's versions, as already listed) or a new listing.
 
     Last writer wins: a push racing another may store a view a moment old, which the next
     push or ``cpv registry rebuild`` corrects.
     """
-    row = summarize(entries_of(remote), entries_of(remote, STAGES))
+    row = summarize(entries or entries_of(remote), entries_of(remote, STAGES))
     entries_of(remote, "cpv").put(SUMMARY, encode(row))
 
 
@@ -323,7 +373,7 @@ def read_stage_events(entries: Entries) -> list[StageEvent]:
             last[stage] = (int(number), n)
     names = [n for _, n in last.values()]
     found = []
-    for n, data in zip(names, _parallel_map(entries.get, names), strict=True):
+    for n, data in zip(names, _parallel(entries.get, names), strict=True):
         stage, _, number = n.removesuffix(".json").rpartition(".")
         try:
             found.append(parse_event(f"stage/{stage}/{number}", (data or b"").decode()))
@@ -375,13 +425,16 @@ def decode_summary(data: bytes | None) -> dict[str, Any] | None:
     return row if isinstance(row, dict) and all(k in row for k in keys) else None
 
 
-def _parallel_map(fn: Callable[[str], bytes | None], names: list[str]) -> list[bytes | None]:
+def _parallel(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``fn`` over ``items``, 16 at a time (each one a request to the remote)."""
+    if len(items) <= 1:
+        return [fn(i) for i in items]
     with ThreadPoolExecutor(max_workers=16) as pool:
-        return list(pool.map(fn, names))
+        return list(pool.map(fn, items))
 
 
 def _parallel_get(entries: Entries, names: list[str]) -> list[dict[str, Any]]:
-    datas = _parallel_map(entries.get, names)
+    datas = _parallel(entries.get, names)
     return [e for n, d in zip(names, datas, strict=True) if d and (e := decode(n, d))]
 
 
@@ -396,11 +449,12 @@ def read_all(entries: Entries, home: Entries) -> list[dict[str, Any]]:
     """
     if not isinstance(entries, S3Entries):
         return _parallel_get(entries, entries.names())
-    listed = entries.etags()
+    listed = entries.names()
+    digests = entries.digests()  # from the same listing
     index = _decode_index(home.get(INDEX))
-    kept = {n: index[n] for n, etag in listed.items() if etag == _etag(index.get(n))}
+    kept = {n: index[n] for n in listed if n in index and digests.get(n) == _md5(index[n])}
     missing = [n for n in listed if n not in kept]
-    for name, data in zip(missing, _parallel_map(entries.get, missing), strict=True):
+    for name, data in zip(missing, _parallel(entries.get, missing), strict=True):
         if data is not None:
             kept[name] = data
     if missing:
@@ -408,11 +462,6 @@ def read_all(entries: Entries, home: Entries) -> list[dict[str, Any]]:
         with contextlib.suppress(CPVError):  # read-only credentials: no index, still correct
             home.put(INDEX, json.dumps(texts, sort_keys=True).encode("utf-8", "surrogateescape"))
     return [e for n in listed if n in kept and (e := decode(n, kept[n]))]
-
-
-def _etag(data: bytes | None) -> str | None:
-    """The ETag S3 gives an object of these bytes written by one PUT."""
-    return None if data is None else f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
 
 
 def _decode_index(data: bytes | None) -> dict[str, bytes]:

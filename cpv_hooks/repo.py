@@ -348,6 +348,11 @@ class Git:
 
     def read_blobs(self, specs: Sequence[str]) -> dict[str, bytes]:
         """The contents of ``<rev>:<path>`` specs; specs that name nothing are left out."""
+        return {spec: data for spec, (_, data) in self.read_objects(specs).items()}
+
+    def read_objects(self, specs: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """spec -> (type, content) of the objects ``specs`` name (one ``git cat-file
+        --batch``, specs on stdin); specs that name nothing are left out."""
         if not specs:
             return {}
         proc = subprocess.run(
@@ -359,6 +364,30 @@ class Git:
             check=True,
         )
         return dict(_parse_batch(proc.stdout, specs))
+
+    def object_info(self, specs: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """spec -> (object name, type) of the objects ``specs`` name (``<tag>^{commit}``,
+        ``<rev>:<path>``...): one ``git cat-file --batch-check``, specs on stdin, so any
+        number fits. Specs that name nothing are left out."""
+        asked = [s for s in specs if "\n" not in s]  # one spec a line: a newline names nothing
+        if not asked:
+            return {}
+        out = self.run(
+            "cat-file",
+            "--batch-check=%(objectname) %(objecttype)",
+            input="".join(f"{s}\n" for s in asked),
+        )
+        found = {}
+        for spec, line in zip(asked, out.split("\n"), strict=True):
+            name, _, kind = line.rpartition(" ")
+            if kind not in ("missing", "ambiguous"):
+                found[spec] = (name, kind)
+        return found
+
+    def peel(self, objs: Iterable[str]) -> dict[str, str]:
+        """obj -> the commit it names (a tag peeled), for each of ``objs`` that names one."""
+        specs = {f"{o}^{{commit}}": o for o in objs}
+        return {specs[s]: name for s, (name, _) in self.object_info(list(specs)).items()}
 
     def rev_list(
         self, include: Iterable[str], exclude: Iterable[str] = (), extra: Sequence[str] = ()
@@ -378,17 +407,17 @@ def before_adoption(git: Git, config: RepoConfig) -> list[str]:
     return [sha] if sha and git.ok("cat-file", "-e", f"{sha}^{{commit}}") else []
 
 
-def _parse_batch(data: bytes, paths: Sequence[str]) -> Iterable[tuple[str, bytes]]:
+def _parse_batch(data: bytes, paths: Sequence[str]) -> Iterable[tuple[str, tuple[str, bytes]]]:
     pos = 0
     for path in paths:
         end = data.index(b"\n", pos)
         header = data[pos:end]
         pos = end + 1
-        if header.endswith(b" missing"):
+        if header.endswith((b" missing", b" ambiguous")):
             continue
-        size = int(header.rsplit(b" ", 1)[1])
-        yield path, data[pos : pos + size]
-        pos += size + 1
+        _, kind, size = header.rsplit(b" ", 2)
+        yield path, (kind.decode(), data[pos : pos + int(size)])
+        pos += int(size) + 1
 
 
 def find_root(start: Path | str | None = None) -> Path:

@@ -25,6 +25,8 @@ ALLOW = "CPV_ALLOW_ROLLBACK"
 
 def stale_message(ws: Workspace) -> str | None:
     """One line when artifacts still hold what cpv left while git moved their pointers."""
+    if not any(ws.pointer_moved(a) for a in ws.config.dvc_artifacts):
+        return None  # the usual case, told without walking a large data/
     try:
         _, stale = ws.changed()
         stale = [a for a in stale if ws.pointer(a)]  # a broken pointer is reported as such

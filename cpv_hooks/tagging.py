@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cpv_hooks.dvc.pointers import lock_out, parse_pointer
-from cpv_hooks.errors import CheckpointNotFoundError, GitError, ValidationError
+from cpv_hooks.errors import CheckpointNotFoundError, ValidationError
 from cpv_hooks.metrics import parse_metrics
-from cpv_hooks.repo import Git, RepoConfig, load_repo_config
+from cpv_hooks.repo import ZERO_SHA, Git, RepoConfig, load_repo_config
 from cpv_hooks.versions import (
     KINDS,
     Directive,
     Kind,
+    Version,
     latest,
     name_problem,
     next_version,
@@ -29,6 +30,19 @@ MANIFEST_SCHEMA = 1
 
 if TYPE_CHECKING:  # pydantic is imported only when a tag is made or read
     from cpv_hooks.manifest import Manifest
+
+
+def version_tags(git: Git) -> list[tuple[str, str, str]]:
+    """(name, tag object, commit) of every cpv version tag (one git call)."""
+    out = git.run(
+        "for-each-ref", "refs/tags", "--format=%(refname:short) %(objectname) %(*objectname)"
+    )
+    found = []
+    for line in filter(None, out.split("\n")):
+        name, obj, *peeled = line.split()
+        if parse_tag(name):
+            found.append((name, obj, peeled[0] if peeled else obj))
+    return found
 
 
 def kinds_changed(git: Git, config: RepoConfig, commit: str) -> list[Kind]:
@@ -162,46 +176,94 @@ def make_tag(
     git.run("tag", "-a", *force_arg, name, "-F", "-", commit, input=manifest_text(manifest))
 
 
-def validate_pushed_tag(
-    git: Git, config: RepoConfig, name: str, obj: str, remote_obj: str, remote: str
+def validate_pushed_tags(
+    git: Git, config: RepoConfig, pushed: Sequence[tuple[str, str, str]], remote: str
 ) -> str | None:
-    """Why the push of tag ``name`` (object ``obj``) must be refused, or None when it is fine."""
-    problem = name_problem(name)
-    parsed = parse_tag(name)
-    if problem or parsed is None:
-        return problem
-    kind, version = parsed
-    if git.run("cat-file", "-t", obj) != "tag":
-        return f"tag {name} is lightweight: make it a cpv version with `cpv retag {name}`"
-    if remote_obj != "0" * 40 and remote_obj != obj:
-        return (
-            f"{name} already exists on {remote} for another commit: "
-            f"renumber yours with `cpv retag {name}`"
-        )
-    commit = git.run("rev-parse", f"{obj}^{{commit}}")
-    missing = [
-        a.pointer
-        for a in config.of_kind(kind)
-        if a.store == "dvc" and not git.ok("cat-file", "-e", f"{commit}:{a.pointer}")
-    ]
-    if missing:
-        return (
-            f"tag {name} points at {commit[:8]}, which has no {missing[0]}: "
-            f"delete it with `git tag -d {name}`"
-        )
-    try:
-        older = git.run("tag", "--merged", commit).split("\n")
-    except GitError:
-        older = []
-    at_commit = set(git.tags_at(commit))
-    for other in older:
-        got = parse_tag(other)
-        if got and got[0] == kind and other not in at_commit and got[1] >= version:
+    """Why the push of tags (name, object, the remote's object) must be refused, or None.
+
+    The first problem found: a misspelled version, a lightweight or taken version tag, one
+    on a commit without its pointers, one not above a version of its kind in its history.
+    A few git calls whatever the number of tags (objects and pointers in batches on stdin,
+    one walk of the history for the order of versions).
+    """
+    versions = []
+    for name, obj, remote_obj in pushed:
+        problem = name_problem(name)
+        if problem:
+            return problem
+        if parsed := parse_tag(name):
+            versions.append((name, obj, remote_obj, *parsed))
+    if not versions:
+        return None
+    info = git.object_info([s for v in versions for s in (v[1], f"{v[1]}^{{commit}}")])
+    commits: dict[str, str] = {}
+    for name, obj, remote_obj, _, _ in versions:
+        if info.get(obj, ("", ""))[1] != "tag":
+            return f"tag {name} is lightweight: make it a cpv version with `cpv retag {name}`"
+        if remote_obj not in (ZERO_SHA, obj):
             return (
-                f"tag {name} is not above {other}, which is already in its history: "
+                f"{name} already exists on {remote} for another commit: "
+                f"renumber yours with `cpv retag {name}`"
+            )
+        if f"{obj}^{{commit}}" not in info:
+            return f"tag {name} points at no commit: delete it with `git tag -d {name}`"
+        commits[name] = info[f"{obj}^{{commit}}"][0]
+    needs = {
+        (name, a.pointer): f"{commits[name]}:{a.pointer}"
+        for name, _, _, kind, _ in versions
+        for a in config.of_kind(kind)
+        if a.store == "dvc"
+    }
+    present = git.object_info(list(needs.values()))
+    for (name, path), spec in needs.items():
+        if spec not in present:
+            return (
+                f"tag {name} points at {commits[name][:8]}, which has no {path}: "
+                f"delete it with `git tag -d {name}`"
+            )
+    below = highest_below(git, set(commits.values()))
+    for name, _, _, kind, version in versions:
+        other = below.get(commits[name], {}).get(kind)
+        if other is not None and other[0] >= version:
+            return (
+                f"tag {name} is not above {other[1]}, which is already in its history: "
                 f"retag it as the next version with `cpv retag {name}`"
             )
     return None
+
+
+Highest = dict[Kind, tuple[Version, str]]  # kind -> (version, tag name)
+
+
+def highest_below(git: Git, commits: Iterable[str]) -> dict[str, Highest]:
+    """For each of ``commits``: the highest version tag of each kind on its ancestors (not
+    on the commit itself). One walk of their history, oldest first; a history git cannot
+    walk (a shallow clone's edge) gives what it can."""
+    starts = list(commits)
+    at: dict[str, Highest] = {}
+    for name, _, commit in version_tags(git):
+        if parsed := parse_tag(name):
+            at[commit] = _higher(at.get(commit, {}), {parsed[0]: (parsed[1], name)})
+    walk = git.result(
+        "rev-list", "--topo-order", "--reverse", "--parents", "--stdin",
+        input="".join(f"{c}\n" for c in starts),
+    )  # fmt: skip
+    below: dict[str, Highest] = {}
+    for line in filter(None, walk.stdout.split("\n")):
+        sha, *parents = line.split()
+        found: Highest = {}
+        for parent in parents:
+            found = _higher(_higher(found, below.get(parent, {})), at.get(parent, {}))
+        below[sha] = found
+    return {c: below.get(c, {}) for c in starts}
+
+
+def _higher(a: Highest, b: Highest) -> Highest:
+    """The higher version of each kind of ``a`` and ``b`` (``a`` itself when ``b`` adds none:
+    a history's commits share one mapping until a tag changes it)."""
+    if all(kind in a and a[kind] >= found for kind, found in b.items()):
+        return a
+    return {k: max(v for v in (a.get(k), b.get(k)) if v is not None) for k in {*a, *b}}
 
 
 @dataclass(frozen=True)
@@ -324,6 +386,26 @@ def read_manifest(git: Git, tag: str) -> Manifest:
     text = git.run("tag", "-l", "--format=%(*objectname)%00%(contents)", tag)
     commit, _, text = text.partition("\0")
     return parse_manifest(tag, text, commit)
+
+
+def manifests_of(git: Git, tags: Sequence[str]) -> dict[str, Manifest]:
+    """The manifests of version ``tags``, in their order, from one ``git cat-file --batch``;
+    a tag that is missing or lightweight, or whose manifest is malformed, is left out."""
+    from cpv_hooks.manifest import parse_manifest
+
+    objects = git.read_objects([f"refs/tags/{t}" for t in tags])
+    found = {}
+    for tag in tags:
+        kind, data = objects.get(f"refs/tags/{tag}", ("", b""))
+        if kind != "tag":
+            continue
+        header, _, message = data.partition(b"\n\n")
+        commit = header.split(b"\n", 1)[0].removeprefix(b"object ").decode()
+        try:
+            found[tag] = parse_manifest(tag, message.decode("utf-8", "surrogateescape"), commit)
+        except ValidationError:
+            continue
+    return found
 
 
 def signature(git: Git, tag: str) -> str:

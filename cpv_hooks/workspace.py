@@ -163,6 +163,12 @@ class Workspace:
         data = self.pointer_bytes(art)
         return None if data is None else parse_pointer(data, art.pointer)
 
+    def pointer_moved(self, art: Artifact) -> bool:
+        """True when the pointer is not the one cpv last left the artifact with (no walk)."""
+        rec = self.state.get(art.path)
+        ptr = self.pointer_bytes(art)
+        return rec is not None and ptr is not None and rec["ptr"] != _sha(ptr)
+
     def matches_pointer(self, art: Artifact) -> bool:
         """True when the record says the artifact is exactly what its pointer names."""
         rec = self.state.get(art.path)
@@ -568,7 +574,9 @@ class Workspace:
             self._verified_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self._verified_path, "a", encoding="utf-8") as fh:
                 fh.write(self._lines(good))
-            self._verified_path.with_suffix(".json").unlink(missing_ok=True)  # an older cpv's record
+            self._verified_path.with_suffix(".json").unlink(
+                missing_ok=True
+            )  # an older cpv's record
 
     def cache(self) -> Cache:
         """The repo's DVC cache, with ``cache.type`` and ``cache.shared`` from DVC's config

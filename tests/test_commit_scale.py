@@ -125,8 +125,8 @@ def test_a_store_failing_mid_copy_leaves_no_pointer_and_no_partial_object(
     _objects_whole(cache_dir)
     listing = _listing(Workspace(repo))
     assert all(
-        listing[f"f{i:02}.bin"] == hashlib.md5((repo / "data" / f"f{i:02}.bin").read_bytes())
-        .hexdigest()
+        listing[f"f{i:02}.bin"]
+        == hashlib.md5((repo / "data" / f"f{i:02}.bin").read_bytes()).hexdigest()
         for i in range(40)
     )
 

@@ -31,6 +31,6 @@ def test_example_runs_against_s3(
     layout = re.compile(
         r"(vision|nlp|research)/[a-z0-9_-]+/"
         r"(files/md5/[0-9a-f]{2}/[0-9a-f]{30}|cpv/versions/(data-)?v\d+\.\d+\.json"
-        r"|cpv/summary\.json)"
+        r"|cpv/summary\.json|cpv/gc\.generation)"
     )
     assert all(layout.fullmatch(k.removesuffix(".dir")) for k in keys), sorted(keys)[:5]

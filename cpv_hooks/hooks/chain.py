@@ -153,9 +153,10 @@ def pushed_blobs(git: Git, tips: list[str], remote: str) -> dict[str, bytes]:
     """Every file version that the commits up to ``tips`` add and ``remote`` lacks."""
     if not tips:
         return {}
+    tips_in = "".join(f"{t}\n" for t in tips)  # on stdin: thousands of pushed tags fit no argv
     listed = git.run(
         "rev-list", "--objects", "--filter=object:type=blob", "--filter-provided-objects",
-        *tips, "--not", f"--remotes={remote}", "--",
+        "--stdin", "--not", f"--remotes={remote}", "--", input=tips_in,
     )  # fmt: skip
     named = dict(line.split(" ", 1) for line in listed.split("\n") if " " in line)
     blobs = git.read_blobs(list(named))
