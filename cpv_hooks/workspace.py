@@ -121,6 +121,7 @@ class Workspace:
         self._verified_path = self._state_path.with_name("verified.txt")
         self._cache: Cache | None = None
         self._scans: dict[str, Scan | None] = {}  # one walk per artifact, until it changes
+        self._fresh = False  # the walks are changed()'s, not yet used by an operation
 
     def scan(self, art: Artifact) -> Scan | None:
         """The artifact's :class:`Scan`, walked once per operation (see :meth:`locked`)."""
@@ -194,6 +195,7 @@ class Workspace:
         out: list[Artifact] = []
         stale: list[Artifact] = []
         self._scans.clear()  # a fresh walk, which the add that follows reuses
+        self._fresh = True
         for art in self.config.dvc_artifacts:
             found = self.scan(art)  # the one walk of the commit
             if found is None:
@@ -488,8 +490,9 @@ class Workspace:
     def locked(self, timeout: float = 600) -> Iterator[None]:
         """Serialise cpv operations on this repo across processes; re-entrant in a process.
 
-        Walks of the artifacts are forgotten when it is first taken (files may have changed
-        since a walk made outside it) and when it is released (the operation is over)."""
+        Walks of the artifacts are forgotten when it is released (the operation is over) and
+        when it is first taken, except those of :meth:`changed`, which the add that follows
+        reuses (any other walk made outside it may be stale)."""
         from filelock import FileLock, Timeout
 
         self._state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -500,13 +503,14 @@ class Workspace:
             raise RepositoryError(
                 "another cpv operation holds this repo's lock", "wait for it to finish, then retry"
             ) from exc
-        if lock.lock_counter == 1:
+        if lock.lock_counter == 1 and not self._fresh:
             self._scans.clear()
         try:
             yield
         finally:
             lock.release()
             self._scans.clear()
+            self._fresh = False
 
     def verify_cache(self, pointers: list[Pointer]) -> list[str]:
         """Drop cache objects of ``pointers`` whose content no longer matches their md5.
