@@ -15,17 +15,16 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cpv_hooks.dvc.safety import loads_json_limited
 from cpv_hooks.errors import CheckpointNotFoundError, ConfigError, CPVError, ValidationError
 from cpv_hooks.fsutil import TMP_PREFIX, atomic_write, create_new
 from cpv_hooks.repo import ZERO_SHA, Git, validate_name
-from cpv_hooks.storage import LocalRemote, Remote, S3Remote
+from cpv_hooks.storage import LocalRemote, Remote, S3Remote, map_requests
 from cpv_hooks.versions import Kind, parse_tag
 
 if TYPE_CHECKING:
@@ -37,8 +36,6 @@ SUMMARY = "summary.json"  # under cpv/: the model's row of `cpv registry list`
 INDEX = "index.json"  # under cpv/: every entry and its md5, what `registry versions` reads
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 CHUNK = 1000  # tags whose manifests are read (and entries written) at a time
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class Entries(Protocol):
@@ -216,7 +213,7 @@ def publish_tags(git: Git, entries: Entries, tags: Iterable[str]) -> list[dict[s
     for start in range(0, len(tags), CHUNK):  # memory stays bounded with 100,000 tags
         found = _manifest_entries(git, tags[start : start + CHUNK]).values()
         todo = [e for e in found if same.get(f"{e['tag']}.json") != _md5(encode(e))]
-        written += [e for e, done in zip(todo, _parallel(one, todo), strict=True) if done]
+        written += [e for e, done in zip(todo, map_requests(one, todo), strict=True) if done]
     return written
 
 
@@ -228,7 +225,7 @@ def _mark(entries: Entries, tags: Iterable[str], key: str, value: object) -> Non
         if old is not None and not old.get(key):
             entries.put(f"{tag}.json", encode({**old, key: value}))
 
-    _parallel(one, list(tags))
+    map_requests(one, list(tags))
 
 
 def mark_deleted(entries: Entries, tags: Iterable[str]) -> None:
@@ -280,7 +277,7 @@ def reconcile(
             writes.append((tag, fresh[tag]))
         elif not old.get("deleted"):
             writes.append((tag, {**old, "deleted": True}))
-    _parallel(lambda w: entries.put(f"{w[0]}.json", encode(w[1])), writes)
+    map_requests(lambda w: entries.put(f"{w[0]}.json", encode(w[1])), writes)
     local = set(git.tags())
     publish_tags(git, entries, [t for t in on_remote if t in local and t not in present])
 
@@ -373,7 +370,7 @@ def read_stage_events(entries: Entries) -> list[StageEvent]:
             last[stage] = (int(number), n)
     names = [n for _, n in last.values()]
     found = []
-    for n, data in zip(names, _parallel(entries.get, names), strict=True):
+    for n, data in zip(names, map_requests(entries.get, names), strict=True):
         stage, _, number = n.removesuffix(".json").rpartition(".")
         try:
             found.append(parse_event(f"stage/{stage}/{number}", (data or b"").decode()))
@@ -425,16 +422,8 @@ def decode_summary(data: bytes | None) -> dict[str, Any] | None:
     return row if isinstance(row, dict) and all(k in row for k in keys) else None
 
 
-def _parallel(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``fn`` over ``items``, 16 at a time (each one a request to the remote)."""
-    if len(items) <= 1:
-        return [fn(i) for i in items]
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        return list(pool.map(fn, items))
-
-
 def _parallel_get(entries: Entries, names: list[str]) -> list[dict[str, Any]]:
-    datas = _parallel(entries.get, names)
+    datas = map_requests(entries.get, names)
     return [e for n, d in zip(names, datas, strict=True) if d and (e := decode(n, d))]
 
 
@@ -454,7 +443,7 @@ def read_all(entries: Entries, home: Entries) -> list[dict[str, Any]]:
     index = _decode_index(home.get(INDEX))
     kept = {n: index[n] for n in listed if n in index and digests.get(n) == _md5(index[n])}
     missing = [n for n in listed if n not in kept]
-    for name, data in zip(missing, _parallel(entries.get, missing), strict=True):
+    for name, data in zip(missing, map_requests(entries.get, missing), strict=True):
         if data is not None:
             kept[name] = data
     if missing:
@@ -597,8 +586,7 @@ class Registry:
                 row = summarize(self.entries(*pair), self.entries(*pair, STAGES))
             return {"team": pair[0], "model": pair[1], **row}
 
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            rows = list(pool.map(one, self.models(team)))
+        rows = map_requests(one, self.models(team))
         return [r for r in rows if r["model_version"] or r["data_version"]]
 
     def resolve(

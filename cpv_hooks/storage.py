@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from cpv_hooks import s3io
 from cpv_hooks.dvc.cache import Cache, Obj, file_md5
@@ -39,6 +39,8 @@ from cpv_hooks.fsutil import TMP_PREFIX, remove, replacing
 Progress = Callable[[int], None]
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 CHUNK = s3io.PART  # the most of an object a transfer holds in memory per request
+T = TypeVar("T")
+R = TypeVar("R")
 SMALL_WORKERS = 32  # objects of one part or less moved at once (one request each)
 BIG_WORKERS = 2  # larger objects moved at once (each in parts on s3io.WORKERS threads)
 _TAKEN = ("PreconditionFailed", "412", "ConditionalRequestConflict")  # a conditional put lost
@@ -249,7 +251,7 @@ class S3Remote:
                     return obj.md5, None
                 raise
 
-        found = self._call("lookup", lambda: list(_parallel(head, objs)))
+        found = self._call("lookup", lambda: list(map_requests(head, objs)))
         return {md5: size for md5, size in found if size is not None}
 
     def _list(self, max_pages: int) -> dict[str, int] | None:
@@ -415,7 +417,8 @@ def by_remote(
     ]
 
 
-def _parallel(fn: Callable[[Obj], Any], items: Iterable[Obj], workers: int = 16) -> Iterable[Any]:
+def map_requests(fn: Callable[[T], R], items: Iterable[T], workers: int = 16) -> list[R]:
+    """``[fn(i) for i in items]``, ``workers`` at a time (each one a request to a remote)."""
     items = list(items)
     if len(items) <= 1:
         return [fn(i) for i in items]
@@ -485,9 +488,9 @@ def transfer(
             work(obj, advance)
 
         files = [(o, s) for o, s in zip(objs, sizes, strict=True) if not o.md5.endswith(".dir")]
-        _parallel(one, [o for o, s in files if 0 <= s <= CHUNK], workers=SMALL_WORKERS)
-        _parallel(one, [o for o, s in files if not 0 <= s <= CHUNK], workers=BIG_WORKERS)
-        _parallel(one, [o for o in objs if o.md5.endswith(".dir")], workers=SMALL_WORKERS)
+        map_requests(one, [o for o, s in files if 0 <= s <= CHUNK], workers=SMALL_WORKERS)
+        map_requests(one, [o for o, s in files if not 0 <= s <= CHUNK], workers=BIG_WORKERS)
+        map_requests(one, [o for o in objs if o.md5.endswith(".dir")], workers=SMALL_WORKERS)
 
 
 def upload(remote: Remote, cache: Cache, objs: Sequence[Obj]) -> int:
