@@ -307,12 +307,12 @@ class Workspace:
         if not prev.is_dir:
             return False
         files = sorted(rel for rel, _ in walk(self.root, art.path))
-        entries = [{"md5": legacy_md5(path / rel), "relpath": rel} for rel in files]
-        listing = json.dumps(entries, sort_keys=True).encode()  # DVC 2's .dir: DVC 3's format
+        md5s = [(rel, legacy_md5(path / rel)) for rel in files]
+        listing = dir_listing(md5s)  # DVC 2's .dir: DVC 3's format
         if hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir" != prev.md5:
             return False
-        for entry in entries:
-            cache.store(path / entry["relpath"], entry["md5"], legacy=True)
+        for rel, md5 in md5s:
+            cache.store(path / rel, md5, legacy=True)
         cache.write(prev.md5, listing, legacy=True)
         self._scans.pop(art.path)
         return True
