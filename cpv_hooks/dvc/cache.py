@@ -271,34 +271,35 @@ class Cache:
                 os.chmod(path, 0o2775)
                 path = path.parent
 
-    def _put(self, obj: Obj, make: Callable[[Path], object]) -> tuple[int, int] | None:
-        """Make object ``obj`` by ``make(temporary path)``, read-only, unless it exists;
-        returns its (size, mtime_ns) when written now."""
+    def _put(self, obj: Obj, make: Callable[[Path], os.stat_result]) -> tuple[int, int] | None:
+        """Make object ``obj`` by ``make(temporary path)`` (which leaves it read-only and
+        returns its stat) unless it exists; returns its (size, mtime_ns) when written now."""
         dest = self.destination(obj)
         if dest.exists():
             return None
         self._makedirs(dest.parent)
         with _replacing(dest) as tmp:
-            make(tmp)
-            os.chmod(tmp, CACHE_MODE)
-            st = tmp.stat()
+            st = make(tmp)
         return st.st_size, st.st_mtime_ns
+
+    def _linked_in(self, kinds: Iterable[str], src: Path, tmp: Path) -> os.stat_result:
+        """``src`` linked (or copied) to ``tmp`` by the first of ``kinds`` that works, read-only."""
+        _link_first(kinds, src, tmp, self._refused)
+        os.chmod(tmp, CACHE_MODE)
+        return tmp.stat()
 
     def write(self, md5: str, data: bytes, legacy: bool = False) -> tuple[int, int] | None:
         """Store ``data`` (a ``.dir`` listing, a small file) as object ``md5`` (in DVC 2's
         layout); returns its (size, mtime_ns) when written now."""
-        dest = self.destination(Obj(md5, legacy=legacy))
-        if dest.exists():
-            return None
-        self._makedirs(dest.parent)
-        with _replacing(dest) as tmp:
-            _, st = _new_object(tmp, lambda fd: _write_all(fd, memoryview(data)))
-        return st.st_size, st.st_mtime_ns
+        return self._put(
+            Obj(md5, legacy=legacy),
+            lambda tmp: _new_object(tmp, lambda fd: _write_all(fd, memoryview(data)))[1],
+        )
 
     def store(self, src: Path, md5: str, legacy: bool = False) -> None:
         """Make the file ``src``, whose md5 is known, object ``md5`` (see :meth:`add`);
         ``legacy`` stores it in DVC 2's layout."""
-        self._put(Obj(md5, legacy=legacy), lambda tmp: _link_first(self._store_links, src, tmp))
+        self._put(Obj(md5, legacy=legacy), lambda tmp: self._linked_in(self._store_links, src, tmp))
         self._link_back(src, md5)
 
     def add(self, src: Path) -> Added:
@@ -313,7 +314,7 @@ class Cache:
         kinds = [k for k in self._store_links if k not in self._refused]
         if kinds:
             md5 = file_md5(src)
-            written = self._put(Obj(md5), lambda t: _link_first(kinds, src, t, self._refused))
+            written = self._put(Obj(md5), lambda tmp: self._linked_in(kinds, src, tmp))
         else:
             md5, written = self._copy_in(src)
         self._link_back(src, md5)
